@@ -1,0 +1,335 @@
+"""Configuration: ``config.yaml`` turned into a frozen, validated settings tree.
+
+This module owns the configuration contract of pairwatch. ``load_settings`` reads the YAML file
+(path from the argument, else ``PAIRWATCH_CONFIG``, else ``config.yaml``), applies environment
+overrides named ``PAIRWATCH_<SECTION>__<KEY>`` (values parsed as YAML scalars), and validates the
+result with pydantic v2 models that forbid unknown keys. Every failure becomes one
+``ConfigError`` whose message names the file, the key, the offending value and what is allowed,
+so the command line can print it as a single line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "PAIRWATCH_"
+CONFIG_ENV = "PAIRWATCH_CONFIG"
+DEFAULT_CONFIG = "config.yaml"
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
+PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+TIMEFRAMES = ("1s", "1m", "5m")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line fit for a user."""
+
+
+def _check_symbol(value: str) -> str:
+    if not SYMBOL_PATTERN.match(value):
+        raise ValueError("must be 2-20 upper-case letters or digits, e.g. BTCUSDT")
+    return value
+
+
+def _check_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"ws", "wss", "http", "https"} or not parts.hostname:
+        raise ValueError("must be scheme://host[:port] with scheme ws, wss, http or https")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise ValueError("must be a base URL without path or query (the paths are appended)")
+    return value.rstrip("/")
+
+
+Symbol = Annotated[str, AfterValidator(_check_symbol)]
+BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
+Timeframe = Literal["1s", "1m", "5m"]
+HedgeMethod = Literal["ols", "rolling", "kalman", "robust"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedSettings(_Section):
+    """Where trades come from."""
+
+    ws_url: BaseUrl = "wss://stream.binance.com:9443"
+    rest_url: BaseUrl = "https://api.binance.com"
+    market: Literal["spot", "usdm"] = "spot"
+    stream: Literal["trade", "aggTrade"] = "trade"
+    silence_s: float = Field(default=30.0, gt=0, le=3600)
+    max_connection_s: float = Field(default=23.5 * 3600, gt=0, le=24 * 3600)
+    backfill: bool = True
+
+    @property
+    def simulated(self) -> bool:
+        """Binance never answers on loopback: a loopback feed is the built-in simulator."""
+        return urlsplit(self.ws_url).hostname in LOOPBACK_HOSTS
+
+
+class StorageSettings(_Section):
+    """Where trades are kept."""
+
+    url: str = "sqlite:///data/pairwatch.db"
+    retention_days: float = Field(default=7.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+
+class IngestSettings(_Section):
+    """Writer batching and queue bounds."""
+
+    batch_max: int = Field(default=5000, ge=1, le=50_000)
+    flush_ms: int = Field(default=100, ge=5, le=1000)
+    queue_max: int = Field(default=200_000, ge=1000, le=5_000_000)
+
+
+class PairSettings(_Section):
+    """One configured pair: spread = base - beta * hedge."""
+
+    name: str
+    base: Symbol
+    hedge: Symbol
+    hedge_method: HedgeMethod | None = None
+    window: int | None = Field(default=None, ge=10, le=100_000)
+    z_window: int | None = Field(default=None, ge=5, le=100_000)
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str) -> str:
+        if not PAIR_NAME_PATTERN.match(value):
+            raise ValueError("must be 1-40 letters, digits, '-' or '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_legs(self) -> PairSettings:
+        if self.base == self.hedge:
+            raise ValueError(f"base and hedge are both {self.base}; a pair needs two symbols")
+        return self
+
+
+class AnalyticsSettings(_Section):
+    """Defaults for the analytics shown on every page."""
+
+    timeframe: Timeframe = "1s"
+    hedge_method: HedgeMethod = "ols"
+    window: int = Field(default=300, ge=10, le=100_000)
+    z_window: int = Field(default=60, ge=5, le=100_000)
+    corr_window: int = Field(default=60, ge=5, le=100_000)
+    max_stale_bars: int = Field(default=5, ge=0, le=3600)
+    log_prices: bool = False
+
+
+class AlertRuleSettings(_Section):
+    """One alert rule: fire when |z| crosses entry_z, re-arm below exit_z."""
+
+    name: str = "z"
+    pair: str
+    entry_z: float = Field(default=2.0, gt=0, le=20)
+    exit_z: float = Field(default=0.5, ge=0, le=20)
+    cooldown_s: float = Field(default=60.0, ge=0, le=86_400)
+    direction: Literal["UP", "DOWN", "both"] = "both"
+    timeframe: Timeframe = "1s"
+    window: int = Field(default=60, ge=5, le=100_000)
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> AlertRuleSettings:
+        if self.exit_z >= self.entry_z:
+            raise ValueError(f"exit_z {self.exit_z} must be below entry_z {self.entry_z}")
+        return self
+
+
+class AlertSettings(_Section):
+    """Server-side alert rules and their optional webhook."""
+
+    rules: tuple[AlertRuleSettings, ...] = ()
+    webhook_url: str | None = None
+    webhook_timeout_s: float = Field(default=3.0, gt=0, le=60)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"http", "https"}:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class AuthSettings(_Section):
+    """HTTP basic auth; the credentials come from the environment only."""
+
+    enabled: bool = False
+    username_env: str = "PAIRWATCH_AUTH_USERNAME"
+    password_env: str = "PAIRWATCH_AUTH_PASSWORD"  # noqa: S105 - the name of a variable
+
+
+class DashboardSettings(_Section):
+    """The web server and what the pages show by default."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=1, le=65535)
+    workers: int = Field(default=2, ge=1, le=32)
+    refresh_ms: int = Field(default=1000, ge=250, le=10_000)
+    timezone: str = "Asia/Kolkata"
+    max_points: int = Field(default=2000, ge=100, le=20_000)
+    auth: AuthSettings = AuthSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Asia/Kolkata or UTC") from exc
+        return value
+
+
+class Settings(_Section):
+    """The whole configuration."""
+
+    feed: FeedSettings = FeedSettings()
+    storage: StorageSettings = StorageSettings()
+    ingest: IngestSettings = IngestSettings()
+    symbols: tuple[Symbol, ...] = ()
+    pairs: tuple[PairSettings, ...] = Field(min_length=1)
+    analytics: AnalyticsSettings = AnalyticsSettings()
+    alerts: AlertSettings = AlertSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [pair.name for pair in self.pairs]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f"pair names must be unique; repeated: {', '.join(duplicated)}")
+        legs = {leg for pair in self.pairs for leg in (pair.base, pair.hedge)}
+        if self.symbols:
+            missing = sorted(legs - set(self.symbols))
+            if missing:
+                raise ValueError(f"symbols must include every pair leg; missing: {missing}")
+        else:
+            ordered = [leg for pair in self.pairs for leg in (pair.base, pair.hedge)]
+            object.__setattr__(self, "symbols", tuple(dict.fromkeys(ordered)))
+        for rule in self.alerts.rules:
+            if rule.pair not in names:
+                raise ValueError(f"alert rule {rule.name!r} names unknown pair {rule.pair!r}")
+        return self
+
+    def pair(self, name: str) -> PairSettings:
+        """Return the configured pair called ``name`` (KeyError when absent)."""
+        for pair in self.pairs:
+            if pair.name == name:
+                return pair
+        raise KeyError(name)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Nest ``PAIRWATCH_A__B=value`` variables into ``{"a": {"b": value}}``."""
+    tree: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: conflicts with another PAIRWATCH_ variable")
+        try:
+            node[path[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            node[path[-1]] = raw
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _describe(exc: ValidationError, path: Path, data: dict[str, Any]) -> str:
+    first = exc.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    key = _location(loc)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see the README configuration reference)"
+        return f"{path}: {key}: {message}"
+    if first["type"] == "missing":
+        return f"{path}: {key}: required key is missing"
+    value = _lookup(data, loc)
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{path}: {key} = {value!r}: {message}{suffix}"
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read, merge with environment overrides and validate the configuration file."""
+    env = os.environ if environ is None else environ
+    config_path = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc}") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{config_path}: YAML syntax error{where}: {problem}") from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{config_path}: top level must be a mapping of sections")
+    data = _merge(loaded, _env_overrides(env))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_path, data)) from None

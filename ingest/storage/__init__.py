@@ -1,0 +1,64 @@
+"""Storage layer of pairwatch: schema, engine factory and repositories (a leaf package).
+
+Everything that touches the database goes through here; it imports SQLAlchemy and pandas and
+nothing else of ours, so the dashboard can use it without pulling in the ingest machinery.
+Repositories are plain functions taking a SQLAlchemy ``Connection`` (writes run in the caller's
+transaction) and returning pandas frames.
+"""
+
+from ingest.storage.alerts import insert_alerts, last_alert_times, read_alerts
+from ingest.storage.bars import (
+    BAR_COLUMNS,
+    aggregate_trades,
+    last_bar_time,
+    merge_bars,
+    read_bars,
+    rebuild_bars,
+)
+from ingest.storage.engine import make_engine
+from ingest.storage.errors import SchemaVersionError, StorageError
+from ingest.storage.records import Trade
+from ingest.storage.status import (
+    close_gap,
+    note_gap_attempt,
+    open_gap,
+    read_gaps,
+    read_status,
+    upsert_status,
+)
+from ingest.storage.trades import (
+    delete_trades_before,
+    insert_trades,
+    max_trade_ids,
+    trade_summary,
+    trades_between_ids,
+    trades_between_times,
+)
+
+__all__ = [
+    "BAR_COLUMNS",
+    "SchemaVersionError",
+    "StorageError",
+    "Trade",
+    "aggregate_trades",
+    "close_gap",
+    "delete_trades_before",
+    "insert_alerts",
+    "insert_trades",
+    "last_alert_times",
+    "last_bar_time",
+    "make_engine",
+    "max_trade_ids",
+    "merge_bars",
+    "note_gap_attempt",
+    "open_gap",
+    "read_alerts",
+    "read_bars",
+    "read_gaps",
+    "read_status",
+    "rebuild_bars",
+    "trade_summary",
+    "trades_between_ids",
+    "trades_between_times",
+    "upsert_status",
+]

@@ -1,0 +1,71 @@
+"""Engine factory: one place that knows how to open a pairwatch database.
+
+``make_engine(url)`` accepts ``sqlite:///path`` (the parent directory is created) or
+``postgresql+psycopg://...``. On SQLite every connection gets WAL journaling,
+``synchronous=NORMAL`` and a 5 s busy timeout so one writer and many reader processes
+coexist; on both backends the schema is created if absent and its version checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from ingest.storage.errors import SchemaVersionError, StorageError
+from ingest.storage.schema import SCHEMA_VERSION, metadata, schema_version
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _prepare_sqlite_path(database: str | None) -> None:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _ensure_schema(engine: Engine) -> None:
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        stored = conn.execute(select(schema_version.c.version)).scalars().all()
+        if not stored:
+            conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+        elif max(stored) > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"database schema version {max(stored)} is newer than this pairwatch "
+                f"({SCHEMA_VERSION}); upgrade pairwatch"
+            )
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """Open the database at ``url``, apply backend settings and create the schema."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"storage.url {url!r} is not a database URL: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_path(parsed.database)
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=4, max_overflow=4)
+    else:
+        raise StorageError(f"storage.url {url!r}: only sqlite and postgresql are supported")
+    if create:
+        try:
+            _ensure_schema(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StorageError(f"cannot open database {parsed!r}: {reason}") from None
+    return engine

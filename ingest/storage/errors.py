@@ -1,0 +1,13 @@
+"""Errors raised by the storage layer.
+
+The tree is ``StorageError`` → ``SchemaVersionError``; callers catch ``StorageError`` to
+report a database problem to the user without a traceback.
+"""
+
+
+class StorageError(Exception):
+    """The database cannot be used as asked."""
+
+
+class SchemaVersionError(StorageError):
+    """The database was written by a newer pairwatch schema than this code knows."""

@@ -1,0 +1,108 @@
+"""The relational schema of pairwatch, as SQLAlchemy Core tables.
+
+This module owns table names, columns, keys and indexes, exactly as DESIGN.md names them:
+``trades``, ``bars_1s``, ``feed_status``, ``gaps`` and ``alerts``, plus ``schema_version``
+for migrations. Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume``
+on bars, ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can
+explain a state; they never change the meaning of the contract columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("buyer_maker", Boolean, nullable=False),
+    Index("ix_trades_symbol_ts", "symbol", "ts_ms"),
+)
+
+bars_1s = Table(
+    "bars_1s",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("ts_s", BigInteger, primary_key=True, autoincrement=False),
+    Column("open", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("close", Float, nullable=False),
+    Column("volume", Float, nullable=False),
+    Column("vwap", Float, nullable=False),
+    Column("n_trades", Integer, nullable=False),
+    Column("quote_volume", Float, nullable=False),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+)
+
+feed_status = Table(
+    "feed_status",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("connected", Boolean, nullable=False),
+    Column("last_trade_ms", BigInteger),
+    Column("last_msg_ms", BigInteger),
+    Column("reconnects", Integer, nullable=False, default=0),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("last_trade_id", BigInteger),
+    Column("rate", Float, nullable=False, default=0.0),
+    Column("source", String(20), nullable=False, default="binance"),
+    Column("reason", String(200), nullable=False, default=""),
+)
+
+gaps = Table(
+    "gaps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", String(20), nullable=False),
+    Column("from_id", BigInteger, nullable=False),
+    Column("to_id", BigInteger, nullable=False),
+    Column("detected_ms", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False, default="open"),
+    Column("filled_ms", BigInteger),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("reason", String(200), nullable=False, default=""),
+    UniqueConstraint("symbol", "from_id", name="uq_gaps_symbol_from"),
+    Index("ix_gaps_state", "state"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pair", String(40), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("direction", String(4), nullable=False),
+    Column("z", Float, nullable=False),
+    Column("spread", Float),
+    Column("beta", Float),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False, default="fired"),
+    UniqueConstraint("pair", "rule", "ts_ms", name="uq_alerts_pair_rule_ts"),
+    Index("ix_alerts_ts", "ts_ms"),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)

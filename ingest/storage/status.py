@@ -1,0 +1,81 @@
+"""Feed status and the gap ledger.
+
+This module owns ``feed_status`` (one heartbeat row per symbol: connected, last trade and
+message times, reconnect count, rate, source and the reason for a degraded state) and ``gaps``
+(trade-id ranges the feed skipped, with their lifecycle ``open`` → ``filled`` | ``lost``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, and_, select, update
+
+from ingest.storage.dialect import upsert_insert
+from ingest.storage.schema import feed_status, gaps
+
+GAP_STATES = ("open", "filled", "lost")
+
+
+def upsert_status(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace the status rows of the given symbols."""
+    if not rows:
+        return
+    statement = upsert_insert(conn, feed_status)
+    columns = [c.name for c in feed_status.columns if c.name != "symbol"]
+    statement = statement.on_conflict_do_update(
+        index_elements=["symbol"], set_={name: statement.excluded[name] for name in columns}
+    )
+    conn.execute(statement, list(rows))
+
+
+def read_status(conn: Connection) -> pd.DataFrame:
+    """Every status row, by symbol."""
+    result = conn.execute(select(feed_status).order_by(feed_status.c.symbol))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def open_gap(conn: Connection, symbol: str, from_id: int, to_id: int, now_ms: int) -> None:
+    """Record the missing id range ``from_id..to_id`` of ``symbol`` (idempotent)."""
+    statement = upsert_insert(conn, gaps).values(
+        symbol=symbol, from_id=from_id, to_id=to_id, detected_ms=now_ms, state="open"
+    )
+    conn.execute(statement.on_conflict_do_nothing(index_elements=["symbol", "from_id"]))
+
+
+def close_gap(conn: Connection, gap_id: int, state: str, now_ms: int, reason: str = "") -> None:
+    """Mark a gap ``filled`` or ``lost``."""
+    if state not in GAP_STATES[1:]:
+        raise ValueError(f"gap state must be filled or lost, not {state!r}")
+    conn.execute(
+        update(gaps)
+        .where(gaps.c.id == gap_id)
+        .values(state=state, filled_ms=now_ms, reason=reason[:200])
+    )
+
+
+def note_gap_attempt(conn: Connection, gap_id: int, reason: str) -> None:
+    """Count one failed backfill attempt of a gap and keep its reason."""
+    conn.execute(
+        update(gaps)
+        .where(gaps.c.id == gap_id)
+        .values(attempts=gaps.c.attempts + 1, reason=reason[:200])
+    )
+
+
+def read_gaps(
+    conn: Connection, state: str | None = None, symbol: str | None = None
+) -> pd.DataFrame:
+    """Gaps, newest first, optionally filtered by state and symbol."""
+    query = select(gaps).order_by(gaps.c.detected_ms.desc(), gaps.c.id.desc())
+    conditions = []
+    if state is not None:
+        conditions.append(gaps.c.state == state)
+    if symbol is not None:
+        conditions.append(gaps.c.symbol == symbol)
+    if conditions:
+        query = query.where(and_(*conditions))
+    result = conn.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

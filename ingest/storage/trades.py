@@ -1,0 +1,111 @@
+"""Trade rows: idempotent batch insert and range reads.
+
+``insert_trades`` writes a batch in the caller's transaction with one executemany of
+``INSERT ... ON CONFLICT DO NOTHING``, so replays, reconnect overlaps and backfills never
+duplicate a row. Reads return pandas frames over an indexed ``(symbol, ts_ms)`` or
+``(symbol, trade_id)`` range; nothing here reads the whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, and_, delete, func, select
+
+from ingest.storage.dialect import upsert_insert
+from ingest.storage.records import Trade
+from ingest.storage.schema import trades
+
+TRADE_COLUMNS = ("symbol", "trade_id", "ts_ms", "price", "qty", "buyer_maker")
+
+
+def insert_trades(conn: Connection, batch: Sequence[Trade]) -> None:
+    """Insert ``batch`` in the caller's transaction; rows already stored are skipped."""
+    if not batch:
+        return
+    rows = [
+        {
+            "symbol": t.symbol,
+            "trade_id": t.trade_id,
+            "ts_ms": t.ts_ms,
+            "price": t.price,
+            "qty": t.qty,
+            "buyer_maker": t.buyer_maker,
+        }
+        for t in batch
+    ]
+    statement = upsert_insert(conn, trades).on_conflict_do_nothing(
+        index_elements=["symbol", "trade_id"]
+    )
+    conn.execute(statement, rows)
+
+
+def max_trade_ids(conn: Connection, symbols: Iterable[str]) -> dict[str, int]:
+    """Highest stored trade id per symbol (symbols with no trade are absent)."""
+    result: dict[str, int] = {}
+    for symbol in symbols:
+        value = conn.execute(
+            select(func.max(trades.c.trade_id)).where(trades.c.symbol == symbol)
+        ).scalar()
+        if value is not None:
+            result[symbol] = int(value)
+    return result
+
+
+def trades_between_ids(conn: Connection, symbol: str, from_id: int, to_id: int) -> pd.DataFrame:
+    """Trades of ``symbol`` with ``from_id <= trade_id <= to_id`` ordered by id."""
+    query = (
+        select(trades)
+        .where(and_(trades.c.symbol == symbol, trades.c.trade_id.between(from_id, to_id)))
+        .order_by(trades.c.trade_id)
+    )
+    return _frame(conn, query)
+
+
+def trades_between_times(conn: Connection, symbol: str, start_ms: int, end_ms: int) -> pd.DataFrame:
+    """Trades of ``symbol`` with ``start_ms <= ts_ms < end_ms`` ordered by id."""
+    query = (
+        select(trades)
+        .where(and_(trades.c.symbol == symbol, trades.c.ts_ms >= start_ms, trades.c.ts_ms < end_ms))
+        .order_by(trades.c.trade_id)
+    )
+    return _frame(conn, query)
+
+
+def trade_summary(engine: Engine) -> pd.DataFrame:
+    """Per symbol: rows, first/last trade id and time (one grouped query)."""
+    query = select(
+        trades.c.symbol,
+        func.count().label("rows"),
+        func.min(trades.c.trade_id).label("first_id"),
+        func.max(trades.c.trade_id).label("last_id"),
+        func.min(trades.c.ts_ms).label("first_ms"),
+        func.max(trades.c.ts_ms).label("last_ms"),
+    ).group_by(trades.c.symbol)
+    with engine.connect() as conn:
+        return _frame(conn, query)
+
+
+def delete_trades_before(conn: Connection, symbol: str, cutoff_ms: int, limit: int) -> int:
+    """Delete at most ``limit`` of the oldest trades of ``symbol`` older than ``cutoff_ms``."""
+    oldest = (
+        select(trades.c.trade_id)
+        .where(and_(trades.c.symbol == symbol, trades.c.ts_ms < cutoff_ms))
+        .order_by(trades.c.trade_id)
+        .limit(limit)
+    )
+    ids = conn.execute(oldest).scalars().all()
+    if not ids:
+        return 0
+    conn.execute(
+        delete(trades).where(
+            and_(trades.c.symbol == symbol, trades.c.trade_id.between(ids[0], ids[-1]))
+        )
+    )
+    return len(ids)
+
+
+def _frame(conn: Connection, query: object) -> pd.DataFrame:
+    result = conn.execute(query)  # type: ignore[call-overload]
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
