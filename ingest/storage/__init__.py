@@ -29,7 +29,7 @@ from ingest.storage.status import (
 from ingest.storage.trades import (
     delete_trades_before,
     insert_trades,
-    max_trade_ids,
+    last_trades,
     trade_summary,
     trades_between_ids,
     trades_between_times,
@@ -47,8 +47,8 @@ __all__ = [
     "insert_trades",
     "last_alert_times",
     "last_bar_time",
+    "last_trades",
     "make_engine",
-    "max_trade_ids",
     "merge_bars",
     "note_gap_attempt",
     "open_gap",

@@ -31,8 +31,17 @@ def aggregate_trades(batch: Iterable[Trade]) -> list[dict[str, Any]]:
         key = (t.symbol, t.ts_ms // 1000)
         bar = acc.get(key)
         if bar is None:
-            acc[key] = [t.price, t.price, t.price, t.price, t.qty, t.price * t.qty, 1,
-                        t.trade_id, t.trade_id]  # fmt: skip
+            acc[key] = [
+                t.price,
+                t.price,
+                t.price,
+                t.price,
+                t.qty,
+                t.price * t.qty,
+                1,
+                t.trade_id,
+                t.trade_id,
+            ]
             continue
         if t.trade_id < bar[7]:
             bar[0], bar[7] = t.price, t.trade_id

@@ -76,6 +76,8 @@ gaps = Table(
     Column("symbol", String(20), nullable=False),
     Column("from_id", BigInteger, nullable=False),
     Column("to_id", BigInteger, nullable=False),
+    Column("from_ms", BigInteger),
+    Column("to_ms", BigInteger),
     Column("detected_ms", BigInteger, nullable=False),
     Column("state", String(10), nullable=False, default="open"),
     Column("filled_ms", BigInteger),

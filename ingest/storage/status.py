@@ -37,11 +37,13 @@ def read_status(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def open_gap(conn: Connection, symbol: str, from_id: int, to_id: int, now_ms: int) -> None:
-    """Record the missing id range ``from_id..to_id`` of ``symbol`` (idempotent)."""
-    statement = upsert_insert(conn, gaps).values(
-        symbol=symbol, from_id=from_id, to_id=to_id, detected_ms=now_ms, state="open"
-    )
+def open_gap(conn: Connection, gap: dict[str, Any]) -> None:
+    """Record a missing id range (keys symbol, from_id, to_id, from_ms, to_ms, detected_ms).
+
+    ``from_ms``/``to_ms`` are the times of the trades either side of the hole, so readers can
+    tell whether a time window is affected. Recording the same gap twice is a no-op.
+    """
+    statement = upsert_insert(conn, gaps).values(**gap, state="open")
     conn.execute(statement.on_conflict_do_nothing(index_elements=["symbol", "from_id"]))
 
 

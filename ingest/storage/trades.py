@@ -41,15 +41,18 @@ def insert_trades(conn: Connection, batch: Sequence[Trade]) -> None:
     conn.execute(statement, rows)
 
 
-def max_trade_ids(conn: Connection, symbols: Iterable[str]) -> dict[str, int]:
-    """Highest stored trade id per symbol (symbols with no trade are absent)."""
-    result: dict[str, int] = {}
+def last_trades(conn: Connection, symbols: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """``(trade_id, ts_ms)`` of the highest stored trade id per symbol (absent when none)."""
+    result: dict[str, tuple[int, int]] = {}
     for symbol in symbols:
-        value = conn.execute(
-            select(func.max(trades.c.trade_id)).where(trades.c.symbol == symbol)
-        ).scalar()
-        if value is not None:
-            result[symbol] = int(value)
+        top = select(func.max(trades.c.trade_id)).where(trades.c.symbol == symbol)
+        row = conn.execute(
+            select(trades.c.trade_id, trades.c.ts_ms).where(
+                and_(trades.c.symbol == symbol, trades.c.trade_id == top.scalar_subquery())
+            )
+        ).first()
+        if row is not None:
+            result[symbol] = (int(row.trade_id), int(row.ts_ms))
     return result
 
 

@@ -1,0 +1,149 @@
+"""REST backfill of the gap ledger, in a thread that never blocks live ingestion.
+
+``Backfiller`` polls ``gaps`` for open ranges, pages through Binance's ``historicalTrades``
+(or ``aggTrades`` for the aggTrade stream) 1,000 ids at a time and hands each page to the
+writer, which inserts idempotently and rebuilds the affected bars. A gap ends ``filled`` when
+every id came back, ``lost`` when the exchange no longer serves some of them (the reason says how
+many). It spends at most half of Binance's 6,000-per-minute request weight and sleeps for the
+``Retry-After`` the server gives on 429/418, so it can never get the IP banned.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+
+import requests
+from sqlalchemy import Engine
+
+from ingest.binance import FrameError, backfill_url, trade_from_rest
+from ingest.errors import BackfillError
+from ingest.settings import FeedSettings
+from ingest.storage import note_gap_attempt, read_gaps
+from ingest.storage.records import Trade
+from ingest.writer import BackfillBatch, Writer
+
+log = logging.getLogger(__name__)
+PAGE = 1000
+WEIGHT_PER_CALL = 25
+WEIGHT_BUDGET_PER_MIN = 3000
+POLL_S = 1.0
+MAX_RETRY_AFTER_S = 300.0
+
+
+class Backfiller:
+    """Fills open gaps from REST on its own thread until stopped."""
+
+    def __init__(self, engine: Engine, feed: FeedSettings, writer: Writer) -> None:
+        self._engine = engine
+        self._feed = feed
+        self._writer = writer
+        self._session = requests.Session()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._done: set[int] = set()
+        self._calls: deque[float] = deque()
+        self.calls = 0
+        self._thread = threading.Thread(target=self._run, name="backfill", daemon=True)
+
+    def start(self) -> None:
+        """Start polling the gap ledger."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop after the current request."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            with self._engine.connect() as conn:
+                pending = read_gaps(conn, state="open")
+            for gap in pending.sort_values("id").itertuples(index=False):
+                if self._stopping.is_set():
+                    return
+                if gap.id in self._done:
+                    continue
+                try:
+                    self._fill(int(gap.id), gap.symbol, int(gap.from_id), int(gap.to_id))
+                except BackfillError as exc:
+                    log.warning("backfill of %s gap %d: %s", gap.symbol, gap.id, exc)
+                    with self._engine.begin() as conn:
+                        note_gap_attempt(conn, int(gap.id), str(exc))
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+
+    def _fill(self, gap_id: int, symbol: str, from_id: int, to_id: int) -> None:
+        next_id, missing = from_id, 0
+        while next_id <= to_id and not self._stopping.is_set():
+            page = self._fetch(symbol, next_id, min(PAGE, to_id - next_id + 1))
+            wanted = [t for t in page if next_id <= t.trade_id <= to_id]
+            if not wanted:
+                break
+            missing += wanted[0].trade_id - next_id + _holes(wanted)
+            self._writer.backfills.put(BackfillBatch(gap_id, symbol, wanted))
+            next_id = wanted[-1].trade_id + 1
+        if self._stopping.is_set():
+            return
+        missing += max(0, to_id - next_id + 1)
+        state = "filled" if missing == 0 else "lost"
+        reason = "" if missing == 0 else f"{missing} of {to_id - from_id + 1} ids not served"
+        self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], state, reason))
+        self._done.add(gap_id)
+        log.info("gap %s %d-%d %s %s", symbol, from_id, to_id, state, reason)
+
+    def _fetch(self, symbol: str, from_id: int, limit: int) -> list[Trade]:
+        self._respect_budget()
+        url = backfill_url(
+            self._feed.rest_url,
+            self._feed.market,
+            self._feed.stream,
+            symbol,
+            from_id=from_id,
+            limit=limit,
+        )
+        try:
+            response = self._session.get(url, timeout=10)
+        except requests.RequestException as exc:
+            raise BackfillError(f"request failed: {type(exc).__name__}") from None
+        self.calls += 1
+        if response.status_code in (418, 429):
+            wait = _retry_after(response.headers.get("Retry-After"))
+            log.warning("REST %d: waiting %.0f s as the server asks", response.status_code, wait)
+            self._stopping.wait(wait)
+            return self._fetch(symbol, from_id, limit)
+        if response.status_code != 200:
+            raise BackfillError(f"HTTP {response.status_code}: {response.text[:120]}")
+        try:
+            rows = response.json()
+            return sorted(trade_from_rest(row, symbol) for row in rows)
+        except (ValueError, TypeError, FrameError) as exc:
+            raise BackfillError(f"unusable response: {exc}") from None
+
+    def _respect_budget(self) -> None:
+        window = 60.0
+        per_minute = WEIGHT_BUDGET_PER_MIN // WEIGHT_PER_CALL
+        while True:
+            now = time.monotonic()
+            while self._calls and now - self._calls[0] > window:
+                self._calls.popleft()
+            if len(self._calls) < per_minute:
+                self._calls.append(now)
+                return
+            self._stopping.wait(window - (now - self._calls[0]))
+
+
+def _holes(trades: list[Trade]) -> int:
+    """Ids missing inside a sorted page."""
+    return trades[-1].trade_id - trades[0].trade_id + 1 - len(trades)
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        seconds = float(value) if value is not None else 60.0
+    except ValueError:
+        seconds = 60.0
+    return min(max(seconds, 0.5), MAX_RETRY_AFTER_S)

@@ -1,0 +1,144 @@
+"""Binance wire format: stream URLs, REST paths and frame parsing.
+
+This module owns everything pairwatch knows about Binance's market-data protocol and nothing
+else: it builds combined-stream URLs for spot (``/stream?streams=...``) and USD-M futures
+(the routed ``/market/stream?streams=...``), names the REST backfill endpoints, and turns a
+websocket payload into a ``Trade`` or a ``Control`` frame. Anything malformed or unexpected
+raises ``FrameError`` carrying a short kind (``invalid_json``, ``wrong_types`` …) that the
+reader counts; the parser itself never logs and never touches the network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import orjson
+
+from ingest.errors import IngestError
+from ingest.storage.records import Trade
+
+MAX_FRAME_BYTES = 1_000_000
+Market = Literal["spot", "usdm"]
+StreamKind = Literal["trade", "aggTrade"]
+
+
+class FrameError(IngestError):
+    """A payload that is not a usable Binance frame; ``kind`` classifies it for counters."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A non-trade frame the reader must react to (``server_shutdown``) or may ignore."""
+
+    kind: Literal["server_shutdown", "subscription_reply", "error_reply"]
+    detail: str = ""
+
+
+def stream_url(ws_base: str, market: Market, symbols: list[str], stream: StreamKind) -> str:
+    """Combined-stream URL for ``symbols`` on ``ws_base`` (a scheme://host[:port] base)."""
+    if not symbols:
+        raise ValueError("at least one symbol is needed to subscribe")
+    names = "/".join(f"{symbol.lower()}@{stream}" for symbol in symbols)
+    path = "/market/stream" if market == "usdm" else "/stream"
+    return f"{ws_base.rstrip('/')}{path}?streams={names}"
+
+
+def backfill_url(
+    rest_base: str, market: Market, stream: StreamKind, symbol: str, *, from_id: int, limit: int
+) -> str:
+    """REST URL returning up to ``limit`` trades of ``symbol`` starting at id ``from_id``."""
+    prefix = "/fapi/v1" if market == "usdm" else "/api/v3"
+    endpoint = "aggTrades" if stream == "aggTrade" else "historicalTrades"
+    query = urlencode({"symbol": symbol, "fromId": from_id, "limit": limit})
+    return f"{rest_base.rstrip('/')}{prefix}/{endpoint}?{query}"
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise FrameError("wrong_types", f"{field} is {type(value).__name__}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise FrameError("wrong_types", f"{field}={value!r} is not a number") from None
+    if not math.isfinite(number) or number < 0:
+        raise FrameError("wrong_types", f"{field}={value!r} out of range")
+    return number
+
+
+def _integer(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FrameError("wrong_types", f"{field}={value!r} is not a non-negative integer")
+    return value
+
+
+def trade_from_event(event: dict[str, Any]) -> Trade:
+    """Validate a ``trade`` or ``aggTrade`` event object into a ``Trade``."""
+    symbol = event.get("s")
+    if not isinstance(symbol, str) or not 2 <= len(symbol) <= 20:
+        raise FrameError("wrong_types", f"symbol {symbol!r}")
+    id_field = "a" if event.get("e") == "aggTrade" else "t"
+    maker = event.get("m")
+    if not isinstance(maker, bool):
+        raise FrameError("wrong_types", f"m={maker!r} is not a boolean")
+    price = _number(event.get("p"), "p")
+    if price == 0:
+        raise FrameError("wrong_types", "p=0")
+    return Trade(
+        symbol,
+        _integer(event.get(id_field), id_field),
+        _integer(event.get("T"), "T"),
+        price,
+        _number(event.get("q"), "q"),
+        maker,
+    )
+
+
+def trade_from_rest(row: dict[str, Any], symbol: str) -> Trade:
+    """Validate one row of ``historicalTrades`` (or ``aggTrades``) into a ``Trade``."""
+    if not isinstance(row, dict):
+        raise FrameError("wrong_types", "REST row is not an object")
+    if "a" in row:  # aggTrades rows use the stream's short names
+        return trade_from_event({**row, "e": "aggTrade", "s": symbol})
+    return trade_from_event(
+        {
+            "e": "trade",
+            "s": symbol,
+            "t": row.get("id"),
+            "p": row.get("price"),
+            "q": row.get("qty"),
+            "T": row.get("time"),
+            "m": row.get("isBuyerMaker"),
+        }
+    )
+
+
+def parse_frame(payload: bytes | str) -> Trade | Control:
+    """Parse one websocket payload (raw or combined-stream form)."""
+    if len(payload) > MAX_FRAME_BYTES:
+        raise FrameError("oversized", f"{len(payload)} bytes")
+    try:
+        message = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise FrameError("invalid_json", str(exc)[:80]) from None
+    if not isinstance(message, dict):
+        raise FrameError("unexpected", f"top level is {type(message).__name__}")
+    data = message.get("data", message) if "stream" in message else message
+    if not isinstance(data, dict):
+        raise FrameError("unexpected", "data is not an object")
+    event = data.get("e")
+    if event in ("trade", "aggTrade"):
+        return trade_from_event(data)
+    if event == "serverShutdown" or message.get("stream") == "!serverShutdown":
+        return Control("server_shutdown")
+    if "result" in message and "id" in message:
+        return Control("subscription_reply", str(message.get("id")))
+    if "code" in message or "error" in message:
+        return Control("error_reply", str(message)[:200])
+    raise FrameError("unknown_event", f"e={event!r}")

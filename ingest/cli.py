@@ -1,0 +1,140 @@
+"""Command line of the ingest process: ``python -m ingest run|simulate|import|status``.
+
+This module owns argument parsing, logging setup, signal handling and turning every expected
+failure (bad configuration, unusable database, lock held, bad import file) into one line on
+stderr with exit status 2, never a traceback. ``run`` streams live trades (or the simulator's,
+when the feed URL is loopback), ``simulate`` serves the Binance-compatible simulator, ``import``
+loads data.binance.vision trade files, ``status`` prints per-symbol coverage and gaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.settings import ConfigError, Settings, load_settings
+from ingest.storage import StorageError, make_engine, read_gaps, read_status, trade_summary
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", help="config file (default: $PAIRWATCH_CONFIG or config.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    run = verbs.add_parser("run", help="stream trades into the database")
+    run.add_argument("--standby", action="store_true", help="wait for the lock instead of failing")
+    verbs.add_parser("simulate", help="serve the Binance-compatible simulator", add_help=False)
+    imp = verbs.add_parser("import", help="load data.binance.vision trade CSV/ZIP files")
+    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("--symbol", help="symbol of the files (default: from the file name)")
+    verbs.add_parser("status", help="per-symbol rows, time range, rate and gaps")
+    return parser
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    def handle(signum: int, _frame: object) -> None:
+        logging.getLogger("ingest").info("signal %d received", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _run(settings: Settings, standby: bool) -> int:
+    from ingest.service import Ingestor  # noqa: PLC0415 - keeps `status` free of websocket
+
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    Ingestor(settings, make_engine(settings.storage.url)).run(stop, standby=standby)
+    return 0
+
+
+def _import(settings: Settings, files: list[Path], symbol: str | None) -> int:
+    from ingest.importer import import_file  # noqa: PLC0415
+
+    engine = make_engine(settings.storage.url)
+    for path in files:
+        rows = import_file(engine, path, symbol)
+        print(f"{path}: {rows} trades read")
+    return 0
+
+
+STATUS_ROW = "{:<10} {:>10} {:<23} {:<23} {:>8} {:>9} {:>9}"
+
+
+def _status(settings: Settings) -> int:
+    engine = make_engine(settings.storage.url)
+    summary = trade_summary(engine)
+    with engine.connect() as conn:
+        rates = dict(read_status(conn)[["symbol", "rate"]].itertuples(index=False))
+        gaps = read_gaps(conn)
+    print(
+        STATUS_ROW.format(
+            "symbol",
+            "rows",
+            "first trade (UTC)",
+            "last trade (UTC)",
+            "rate/s",
+            "complete",
+            "open gaps",
+        )
+    )
+    for row in summary.itertuples(index=False):
+        span = int(row.last_id) - int(row.first_id) + 1
+        is_open = (gaps["symbol"] == row.symbol) & (gaps["state"] == "open")
+        print(
+            STATUS_ROW.format(
+                row.symbol,
+                int(row.rows),
+                _utc(row.first_ms),
+                _utc(row.last_ms),
+                f"{rates.get(row.symbol, 0.0):.1f}",
+                f"{int(row.rows) / span:.2%}",
+                int(is_open.sum()),
+            )
+        )
+    if summary.empty:
+        print("(no trades stored yet)")
+    for state in ("open", "filled", "lost"):
+        print(f"gaps {state}: {int((gaps['state'] == state).sum())}")
+    return 0
+
+
+def _utc(ms: int) -> str:
+    import datetime as dt  # noqa: PLC0415
+
+    return dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[
+        :-3
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args, rest = _parser().parse_known_args(argv)
+    if args.verb == "simulate":
+        from ingest.simulator.cli import main as simulate  # noqa: PLC0415
+
+        return simulate(rest)
+    if rest:
+        _parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(args.config)
+        if args.verb == "run":
+            return _run(settings, args.standby)
+        if args.verb == "import":
+            return _import(settings, args.files, args.symbol)
+        return _status(settings)
+    except (ConfigError, StorageError, IngestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR

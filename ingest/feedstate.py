@@ -1,0 +1,42 @@
+"""Live state of the feed, shared by the reader, the watchdog and the writer.
+
+``FeedState`` is the in-process record of what the connection is doing: connected or not,
+reconnect count, the reason for the last disconnect, the time of the last frame overall and per
+symbol, and counters of rejected frames by kind. The reader writes it, the writer copies it into
+``feed_status`` on every flush. Plain attributes under the GIL; a lock guards the counters.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class FeedState:
+    """Connection facts for ``symbols``; ``source`` is ``binance`` or ``simulator``."""
+
+    symbols: tuple[str, ...]
+    source: str
+    connected: bool = False
+    reconnects: int = 0
+    reason: str = "starting"
+    last_msg_ms: int | None = None
+    last_trade_ms: dict[str, int] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+    rejected: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_rejected(self, kind: str) -> bool:
+        """Count a rejected frame; True the first time this kind is seen (log it then)."""
+        with self._lock:
+            seen = self.rejected.get(kind, 0)
+            self.rejected[kind] = seen + 1
+        return seen == 0

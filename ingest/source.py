@@ -1,0 +1,161 @@
+"""The websocket reader: one thread holding the Binance combined-stream connection.
+
+``BinanceSource`` owns the connection lifecycle. It connects with websocket-client
+(``skip_utf8_validation=True``, which is 3.5x faster and safe because orjson validates), answers
+server pings (websocket-client does this inside its receive loop, which is why ``on_message``
+never blocks), parses each frame and appends trades to a bounded buffer. It reconnects with
+jittered capped exponential backoff after any drop, on ``serverShutdown``, before Binance's 24 h
+limit, and when its watchdog sees the whole connection or one symbol silent for
+``feed.silence_s``. A full buffer drops the trade: the writer sees the id hole and the gap
+ledger gets it backfilled, so overload never grows memory and never loses data silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+
+import websocket
+
+from ingest.backoff import Backoff
+from ingest.binance import Control, FrameError, parse_frame, stream_url
+from ingest.feedstate import FeedState, now_ms
+from ingest.settings import FeedSettings
+from ingest.storage.records import Trade
+
+log = logging.getLogger(__name__)
+WATCHDOG_PERIOD_S = 0.5
+
+
+class BinanceSource:
+    """Reads trades of ``symbols`` into ``buffer`` until ``stop`` is called."""
+
+    def __init__(
+        self,
+        feed: FeedSettings,
+        symbols: tuple[str, ...],
+        buffer: deque[Trade],
+        buffer_max: int,
+        state: FeedState,
+    ) -> None:
+        self.url = stream_url(feed.ws_url, feed.market, list(symbols), feed.stream)
+        self._feed = feed
+        self._buffer = buffer
+        self._buffer_max = buffer_max
+        self._state = state
+        self._stopping = threading.Event()
+        self._app: websocket.WebSocketApp | None = None
+        self._opened_at = 0.0
+        self._got_data = False
+        self._thread = threading.Thread(target=self._run, name="ws-reader", daemon=True)
+        self._watchdog = threading.Thread(target=self._watch, name="ws-watchdog", daemon=True)
+
+    def start(self) -> None:
+        """Start the reader and its watchdog."""
+        self._thread.start()
+        self._watchdog.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Close the connection and wait for the reader to end."""
+        self._stopping.set()
+        self._close("stopping")
+        self._thread.join(timeout)
+        self._watchdog.join(timeout)
+
+    def _close(self, reason: str) -> None:
+        app = self._app
+        if app is not None:
+            self._state.reason = reason
+            app.close()
+
+    def _run(self) -> None:
+        backoff = Backoff()
+        while not self._stopping.is_set():
+            self._got_data = False
+            self._app = websocket.WebSocketApp(
+                self.url,
+                on_open=self._on_open,
+                on_message=self._on_message,
+                on_error=self._on_error,
+                on_close=self._on_close,
+            )
+            self._app.run_forever(skip_utf8_validation=True, ping_interval=0)
+            self._state.connected = False
+            if self._stopping.is_set():
+                break
+            self._state.reconnects += 1
+            if self._got_data:
+                backoff.reset()
+            delay = backoff.next_delay()
+            log.warning("disconnected (%s); reconnecting in %.2f s", self._state.reason, delay)
+            self._stopping.wait(delay)
+        self._state.connected = False
+        self._state.reason = "stopped"
+
+    def _on_open(self, _ws: websocket.WebSocket) -> None:
+        self._opened_at = time.monotonic()
+        self._state.connected = True
+        self._state.stale.clear()
+        self._state.reason = ""
+        self._state.last_msg_ms = now_ms()
+        log.info("connected to %s", self.url)
+
+    def _on_message(self, _ws: websocket.WebSocket, payload: bytes | str) -> None:
+        state = self._state
+        received = now_ms()
+        state.last_msg_ms = received
+        try:
+            frame = parse_frame(payload)
+        except FrameError as exc:
+            if state.count_rejected(exc.kind):
+                log.warning("rejected frame (%s); further ones are only counted", exc)
+            return
+        if isinstance(frame, Control):
+            if frame.kind == "server_shutdown":
+                self._close("serverShutdown received")
+            elif frame.kind == "error_reply" and state.count_rejected("error_reply"):
+                log.warning("error reply from server: %s", frame.detail)
+            return
+        self._got_data = True
+        state.last_trade_ms[frame.symbol] = received
+        if len(self._buffer) >= self._buffer_max:
+            state.dropped += 1
+            return
+        self._buffer.append(frame)
+
+    def _on_error(self, _ws: websocket.WebSocket, error: Exception) -> None:
+        self._state.reason = f"{type(error).__name__}: {error}"[:200]
+
+    def _on_close(self, _ws: websocket.WebSocket, code: int | None, message: str | None) -> None:
+        self._state.connected = False
+        if not self._state.reason:
+            self._state.reason = f"closed by server ({code} {message or ''})".strip()
+
+    def _watch(self) -> None:
+        """Reconnect a silent connection, a silent symbol, or one near the 24 h limit."""
+        limit_ms = self._feed.silence_s * 1000
+        while not self._stopping.wait(WATCHDOG_PERIOD_S):
+            state = self._state
+            if not state.connected:
+                continue
+            now = now_ms()
+            if time.monotonic() - self._opened_at > self._feed.max_connection_s:
+                self._close("planned reconnect before the 24 h connection limit")
+            elif state.last_msg_ms is not None and now - state.last_msg_ms > limit_ms:
+                self._close(f"no frame for {self._feed.silence_s:g} s")
+            else:
+                self._check_symbols(now, limit_ms)
+
+    def _check_symbols(self, now: int, limit_ms: float) -> None:
+        state = self._state
+        opened_ms = now - (time.monotonic() - self._opened_at) * 1000
+        silent = [
+            symbol
+            for symbol in state.symbols
+            if now - max(state.last_trade_ms.get(symbol, 0), opened_ms) > limit_ms
+        ]
+        if silent and len(silent) < len(state.symbols):
+            state.stale = set(silent)
+            self._close(f"{', '.join(silent)} silent for {self._feed.silence_s:g} s")

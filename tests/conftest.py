@@ -1,0 +1,116 @@
+"""Shared fixtures: data paths, database backends, config files and a wait helper.
+
+``backend_url`` is parametrized over SQLite (a file in ``tmp_path``) and PostgreSQL (a fresh
+schema in the local server's ``test`` database, dropped afterwards); PostgreSQL cases skip with
+the reason when no server answers. ``wait_until`` polls a condition with a deadline so no test
+sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+PG_URL = os.environ.get(
+    "PAIRWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def real_file(name: str) -> Path:
+    """Path of a file in ../shared/data/real, skipping the test when it is absent."""
+    path = REAL_DATA / name
+    if not path.exists():
+        pytest.skip(f"real data file {path} is absent (../shared/data/real not beside the repo)")
+    return path
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``condition`` every 20 ms until it returns a truthy value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _pg_reason() -> str | None:
+    try:
+        import psycopg  # noqa: PLC0415
+
+        plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(plain, connect_timeout=2):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+        return f"no PostgreSQL server answers at {PG_URL}: {type(exc).__name__}"
+
+
+_PG_SKIP = _pg_reason()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    if _PG_SKIP:
+        pytest.skip(_PG_SKIP)
+    import psycopg  # noqa: PLC0415
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database file in the test's folder."""
+    return f"sqlite:///{tmp_path / 'db' / 'pairwatch.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once per storage backend."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return str(request.getfixturevalue(name))
+
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "pairs": [{"name": "BTC-ETH", "base": "BTCUSDT", "hedge": "ETHUSDT"}],
+}
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config YAML (defaults merged with the given sections) and return its path."""
+
+    def write(data: dict[str, Any] | None = None, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(_deep_merge(DEFAULT_CONFIG, data or {})))
+        return path
+
+    return write

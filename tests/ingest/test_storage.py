@@ -1,0 +1,229 @@
+"""Storage on both backends: idempotent inserts, exact bar merge, gaps, alerts, status."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from ingest.storage import (
+    StorageError,
+    Trade,
+    aggregate_trades,
+    close_gap,
+    insert_alerts,
+    insert_trades,
+    last_alert_times,
+    last_trades,
+    make_engine,
+    merge_bars,
+    open_gap,
+    read_alerts,
+    read_bars,
+    read_gaps,
+    read_status,
+    rebuild_bars,
+    upsert_status,
+)
+from ingest.storage.schema import trades
+
+T0 = 1_723_161_255_000
+
+
+def synthetic_trades(n: int, symbol: str = "BTCUSDT", seed: int = 1) -> list[Trade]:
+    rng = np.random.default_rng(seed)
+    times = T0 + np.cumsum(rng.integers(0, 400, n))
+    prices = 60_000 + np.cumsum(rng.normal(0, 5, n))
+    qtys = rng.uniform(0.001, 2, n)
+    return [
+        Trade(symbol, 1000 + i, int(times[i]), float(prices[i]), float(qtys[i]), bool(i % 3 == 0))
+        for i in range(n)
+    ]
+
+
+def pandas_bars(batch: list[Trade]) -> pd.DataFrame:
+    frame = pd.DataFrame(batch).sort_values("trade_id")
+    frame["ts_s"] = frame["ts_ms"] // 1000
+    frame["quote"] = frame["price"] * frame["qty"]
+    grouped = frame.groupby("ts_s")
+    bars = pd.DataFrame(
+        {
+            "open": grouped["price"].first(),
+            "high": grouped["price"].max(),
+            "low": grouped["price"].min(),
+            "close": grouped["price"].last(),
+            "volume": grouped["qty"].sum(),
+            "n_trades": grouped["price"].size(),
+        }
+    )
+    bars["vwap"] = grouped["quote"].sum() / bars["volume"]
+    return bars.reset_index()
+
+
+def count(engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(trades)).scalar())
+
+
+def test_insert_is_idempotent(backend_url: str) -> None:
+    engine = make_engine(backend_url)
+    batch = synthetic_trades(3000)
+    for _ in range(2):
+        with engine.begin() as conn:
+            insert_trades(conn, batch)
+    assert count(engine) == 3000
+    with engine.connect() as conn:
+        assert last_trades(conn, ["BTCUSDT", "ETHUSDT"]) == {"BTCUSDT": (3999, batch[-1].ts_ms)}
+
+
+def test_incremental_merge_equals_pandas_and_rebuild(backend_url: str) -> None:
+    engine = make_engine(backend_url)
+    batch = synthetic_trades(4000)
+    with engine.begin() as conn:
+        for start in range(0, len(batch), 357):  # chunks that split seconds
+            chunk = batch[start : start + 357]
+            insert_trades(conn, chunk)
+            merge_bars(conn, aggregate_trades(chunk))
+    expected = pandas_bars(batch)
+    with engine.connect() as conn:
+        merged = read_bars(conn, "BTCUSDT", 0, 2**40)
+    pd.testing.assert_frame_equal(merged[expected.columns], expected, check_dtype=False)
+    with engine.begin() as conn:
+        rebuild_bars(conn, "BTCUSDT", int(merged.ts_s.min()), int(merged.ts_s.max()))
+        rebuilt = read_bars(conn, "BTCUSDT", 0, 2**40)
+    pd.testing.assert_frame_equal(rebuilt, merged)
+
+
+def test_read_bars_is_a_time_range(backend_url: str) -> None:
+    engine = make_engine(backend_url)
+    batch = synthetic_trades(2000)
+    with engine.begin() as conn:
+        insert_trades(conn, batch)
+        merge_bars(conn, aggregate_trades(batch))
+        full = read_bars(conn, "BTCUSDT", 0, 2**40)
+        middle = read_bars(conn, "BTCUSDT", int(full.ts_s[10]), int(full.ts_s[20]))
+    assert middle.ts_s.tolist() == full.ts_s[10:21].tolist()
+    assert list(middle.columns) == [
+        "ts_s",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "vwap",
+        "n_trades",
+    ]
+
+
+def test_gap_lifecycle_and_status(backend_url: str) -> None:
+    engine = make_engine(backend_url)
+    gap = {
+        "symbol": "BTCUSDT",
+        "from_id": 10,
+        "to_id": 19,
+        "from_ms": 1,
+        "to_ms": 2,
+        "detected_ms": 3,
+    }
+    with engine.begin() as conn:
+        open_gap(conn, gap)
+        open_gap(conn, gap)  # the same hole reported twice is one gap
+        upsert_status(
+            conn,
+            [
+                {
+                    "symbol": "BTCUSDT",
+                    "connected": True,
+                    "last_trade_ms": 5,
+                    "last_msg_ms": 5,
+                    "reconnects": 0,
+                    "updated_ms": 5,
+                    "last_trade_id": 9,
+                    "rate": 1.5,
+                    "source": "simulator",
+                    "reason": "",
+                }
+            ],
+        )
+    with engine.connect() as conn:
+        opened = read_gaps(conn, state="open")
+    assert len(opened) == 1
+    with engine.begin() as conn:
+        close_gap(conn, int(opened.id[0]), "lost", 9, "3 of 10 ids not served")
+        upsert_status(
+            conn,
+            [
+                {
+                    "symbol": "BTCUSDT",
+                    "connected": False,
+                    "last_trade_ms": 6,
+                    "last_msg_ms": 6,
+                    "reconnects": 1,
+                    "updated_ms": 6,
+                    "last_trade_id": 9,
+                    "rate": 0.0,
+                    "source": "simulator",
+                    "reason": "closed",
+                }
+            ],
+        )
+    with engine.connect() as conn:
+        lost = read_gaps(conn, state="lost")
+        status = read_status(conn)
+    assert lost.reason[0] == "3 of 10 ids not served"
+    assert status.to_dict("records")[0]["reconnects"] == 1
+    with engine.begin() as conn, pytest.raises(ValueError, match="filled or lost"):
+        close_gap(conn, 1, "open", 0)
+
+
+def test_alerts_deduplicated_and_last_times(backend_url: str) -> None:
+    engine = make_engine(backend_url)
+    rows = [
+        {
+            "pair": "BTC-ETH",
+            "rule": "z2",
+            "direction": "UP",
+            "z": 2.5,
+            "spread": 1.0,
+            "beta": 0.5,
+            "ts_ms": 1000,
+        },
+        {
+            "pair": "BTC-ETH",
+            "rule": "z2",
+            "direction": "DOWN",
+            "z": -2.4,
+            "spread": -1.0,
+            "beta": 0.5,
+            "ts_ms": 5000,
+        },
+    ]
+    with engine.begin() as conn:
+        insert_alerts(conn, rows)
+        insert_alerts(conn, rows)
+    with engine.connect() as conn:
+        stored = read_alerts(conn)
+        down = read_alerts(conn, direction="DOWN")
+        latest = last_alert_times(conn)
+    assert len(stored) == 2
+    assert stored.ts_ms.tolist() == [5000, 1000]
+    assert down.z.tolist() == [-2.4]
+    assert latest == {("BTC-ETH", "z2"): (5000, "DOWN")}
+
+
+def test_bad_urls_raise_storage_error(tmp_path) -> None:
+    with pytest.raises(StorageError, match="not a database URL"):
+        make_engine("not a url")
+    with pytest.raises(StorageError, match="only sqlite and postgresql"):
+        make_engine("mysql://localhost/x")
+    with pytest.raises(StorageError, match="cannot open database"):
+        make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+
+
+def test_sqlite_pragmas_and_directory_creation(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'p.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
