@@ -43,7 +43,7 @@ def synthetic_trades(n: int, symbol: str = "BTCUSDT", seed: int = 1) -> list[Tra
 
 
 def pandas_bars(batch: list[Trade]) -> pd.DataFrame:
-    frame = pd.DataFrame(batch).sort_values("trade_id")
+    frame = pd.DataFrame(batch, columns=list(Trade._fields)).sort_values("trade_id")
     frame["ts_s"] = frame["ts_ms"] // 1000
     frame["quote"] = frame["price"] * frame["qty"]
     grouped = frame.groupby("ts_s")

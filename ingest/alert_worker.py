@@ -1,0 +1,226 @@
+"""Server-side alerts: evaluate every configured rule after each bar close, no browser needed.
+
+``AlertWorker`` runs in the ingest process. The writer calls ``notify(newest_second)`` after
+each commit; at most once per second the worker reads, per rule, just the bars its hedge and
+z windows need, computes the z-score with ``analytics.compute_pair`` and feeds only the newly
+closed bars to the pure ``analytics.evaluate`` state machine. Bars where a leg is stale are
+absent after alignment and bars inside an open gap are blocked, so neither can fire. Events are
+stored in ``alerts`` (unique per pair, rule and bar time, so a restart cannot duplicate them)
+and optionally POSTed to a webhook from a separate thread that never delays ingestion. State
+is restored from the table on start: a rule that fired before stays disarmed until |z| falls
+below its exit threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import requests
+from sqlalchemy import Engine
+
+from analytics import (
+    TIMEFRAMES,
+    AlertEvent,
+    AlertRule,
+    AlertState,
+    AnalyticsError,
+    PairParams,
+    align_pair,
+    complete_rows,
+    compute_pair,
+    evaluate,
+    resample_bars,
+)
+from ingest.settings import AlertRuleSettings, Settings
+from ingest.storage import insert_alerts, last_alert_times, read_bars, read_gaps
+
+log = logging.getLogger(__name__)
+WEBHOOK_RETRIES = 3
+
+
+@dataclass
+class _Tracked:
+    rule: AlertRule
+    params: PairParams
+    base: str
+    hedge: str
+    state: AlertState
+    last_eval_s: int | None = None
+
+
+class AlertWorker:
+    """Evaluates ``settings.alerts.rules`` on fresh bars until stopped."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._newest = 0
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._webhooks: queue.Queue[dict[str, object]] = queue.Queue(maxsize=1000)
+        self.fired = 0
+        self._rules = [self._track(rule) for rule in settings.alerts.rules]
+        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+        self._sender = threading.Thread(target=self._send_webhooks, name="webhook", daemon=True)
+
+    def _track(self, config: AlertRuleSettings) -> _Tracked:
+        pair = self._settings.pair(config.pair)
+        analytics = self._settings.analytics
+        rule = AlertRule(
+            name=config.name,
+            pair=config.pair,
+            entry_z=config.entry_z,
+            exit_z=config.exit_z,
+            cooldown_s=config.cooldown_s,
+            direction=config.direction,
+            tf=config.timeframe,
+            window=config.window,
+        )
+        params = PairParams(
+            method=pair.hedge_method or analytics.hedge_method,
+            window=pair.window or analytics.window,
+            z_window=config.window,
+            corr_window=analytics.corr_window,
+            log=analytics.log_prices,
+        )
+        return _Tracked(rule, params, pair.base, pair.hedge, AlertState())
+
+    def start(self) -> None:
+        """Restore rule states from the table, then start evaluating."""
+        with self._engine.connect() as conn:
+            fired = last_alert_times(conn)
+        for tracked in self._rules:
+            last = fired.get((tracked.rule.pair, tracked.rule.name))
+            if last is not None:
+                tracked.state = AlertState(False, last[0] // 1000, last[1])  # type: ignore[arg-type]
+        self._thread.start()
+        self._sender.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop evaluating; pending webhooks are abandoned after ``timeout``."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        self._sender.join(timeout)
+
+    def notify(self, newest_second: int) -> None:
+        """Called by the writer after a commit; cheap and non-blocking."""
+        self._newest = max(self._newest, newest_second)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            if self._stopping.is_set() or not self._newest:
+                continue
+            for tracked in self._rules:
+                try:
+                    self._evaluate(tracked, self._newest)
+                except AnalyticsError as exc:
+                    log.debug(
+                        "rule %s/%s not evaluated: %s", tracked.rule.pair, tracked.rule.name, exc
+                    )
+                except Exception:
+                    log.exception("alert rule %s/%s failed", tracked.rule.pair, tracked.rule.name)
+            self._stopping.wait(1.0)
+
+    def _evaluate(self, tracked: _Tracked, newest_second: int) -> None:
+        rule, tf_s = tracked.rule, TIMEFRAMES[tracked.rule.tf]
+        last_closed = (newest_second // tf_s) * tf_s - tf_s
+        if tracked.last_eval_s is not None and last_closed <= tracked.last_eval_s:
+            return
+        span = (tracked.params.window + rule.window + 2) * tf_s
+        with self._engine.connect() as conn:
+            legs = [
+                resample_bars(
+                    read_bars(conn, symbol, last_closed - span, last_closed + tf_s - 1), rule.tf
+                )
+                for symbol in (tracked.base, tracked.hedge)
+            ]
+            gaps = read_gaps(conn, state="open")
+        aligned = complete_rows(
+            align_pair(
+                legs[0].set_index("ts_s")["close"],
+                legs[1].set_index("ts_s")["close"],
+                bar_seconds=tf_s,
+                max_stale_bars=self._settings.analytics.max_stale_bars,
+            )
+        )
+        if aligned.empty:
+            return
+        result = compute_pair(aligned["base"], aligned["hedge"], tracked.params, with_health=False)
+        ts = aligned.index.to_numpy(dtype=np.int64)
+        since = last_closed - tf_s if tracked.last_eval_s is None else tracked.last_eval_s
+        new = (ts > since) & (ts <= last_closed)
+        blocked = _in_open_gaps(ts, tf_s, gaps, (tracked.base, tracked.hedge))
+        events, tracked.state = evaluate(
+            ts[new],
+            result.z[new],
+            rule,
+            tracked.state,
+            spread=result.spread[new],
+            beta=result.beta[new],
+            blocked=blocked[new],
+        )
+        tracked.last_eval_s = last_closed
+        if events:
+            self._persist(events)
+
+    def _persist(self, events: list[AlertEvent]) -> None:
+        rows = [
+            {
+                "pair": e.pair,
+                "rule": e.rule,
+                "direction": e.direction,
+                "z": e.z,
+                "spread": e.spread,
+                "beta": e.beta,
+                "ts_ms": e.ts * 1000,
+                "state": "fired",
+            }
+            for e in events
+        ]
+        with self._engine.begin() as conn:
+            insert_alerts(conn, rows)
+        self.fired += len(rows)
+        for row in rows:
+            log.info("ALERT %s %s %s z=%.2f", row["pair"], row["rule"], row["direction"], row["z"])
+            if self._settings.alerts.webhook_url:
+                try:
+                    self._webhooks.put_nowait(row)
+                except queue.Full:
+                    log.warning("webhook queue full; alert %s not posted", row)
+
+    def _send_webhooks(self) -> None:
+        url, timeout = self._settings.alerts.webhook_url, self._settings.alerts.webhook_timeout_s
+        while not self._stopping.is_set():
+            try:
+                row = self._webhooks.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            for attempt in range(WEBHOOK_RETRIES):
+                try:
+                    response = requests.post(url or "", json=row, timeout=timeout)
+                    if response.status_code < 500:
+                        break
+                except requests.RequestException as exc:
+                    log.warning("webhook attempt %d failed: %s", attempt + 1, type(exc).__name__)
+                if self._stopping.wait(2**attempt):
+                    return
+
+
+def _in_open_gaps(ts: np.ndarray, tf_s: int, gaps: object, symbols: tuple[str, str]) -> np.ndarray:
+    """True for bars overlapping an open gap of either leg."""
+    blocked = np.zeros(ts.size, dtype=bool)
+    for gap in gaps.itertuples(index=False):  # type: ignore[attr-defined]
+        if gap.symbol not in symbols:
+            continue
+        first = (gap.from_ms if gap.from_ms is not None else gap.to_ms) // 1000
+        last = gap.to_ms // 1000
+        blocked |= (ts + tf_s > first) & (ts <= last)
+    return blocked
