@@ -52,7 +52,7 @@ def _pg_reason() -> str | None:
         plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(plain, connect_timeout=2):
             return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+    except Exception as exc:
         return f"no PostgreSQL server answers at {PG_URL}: {type(exc).__name__}"
 
 

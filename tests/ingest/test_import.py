@@ -68,7 +68,10 @@ def test_import_twice_changes_nothing_and_bars_are_exact(sqlite_url) -> None:
 
 
 def test_headerless_microsecond_zip(tmp_path: Path, sqlite_url) -> None:
-    csv = "7,100.5,2.0,201.0,1723161255342001,True,True\n8,100.6,1.0,100.6,1723161256000000,False,True\n"
+    csv = (
+        "7,100.5,2.0,201.0,1723161255342001,True,True\n"
+        "8,100.6,1.0,100.6,1723161256000000,False,True\n"
+    )
     archive = tmp_path / "SOLUSDT-trades-2025-01-01.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("SOLUSDT-trades-2025-01-01.csv", csv)
