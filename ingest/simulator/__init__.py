@@ -1,0 +1,11 @@
+"""Offline Binance-compatible simulator (websocket streams + REST) for tests and demos.
+
+Public surface: ``Simulator`` (lifecycle, control API, oracles), ``SimulatorConfig``,
+``IdRange``, ``ReplayFile``, ``wait_until`` and ``cli.main``. See the module docstrings of
+``config``, ``market``, ``replay``, ``server``, ``rest``, ``faults`` and ``wire`` for details.
+"""
+
+from ingest.simulator.config import MALFORMED_KINDS, IdRange, ReplayFile, SimulatorConfig
+from ingest.simulator.simulator import Simulator, wait_until
+
+__all__ = ["MALFORMED_KINDS", "IdRange", "ReplayFile", "Simulator", "SimulatorConfig", "wait_until"]

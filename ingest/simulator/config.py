@@ -1,0 +1,204 @@
+"""Simulator configuration: the ``SimulatorConfig`` dataclass and the ``IdRange`` value.
+
+This module owns every knob of the offline Binance simulator (market model, replay, server,
+fault switches) and their validation. ``SimulatorConfig.validate()`` raises ``ValueError`` with a
+one-line message naming the field, which the CLI turns into exit code 2. Runtime changes to the
+fault switches go through ``Simulator`` control methods; the config is only the starting state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+GenerateMode = Literal["connected", "always"]
+DropMode = Literal["abort", "close"]
+ForgetMode = Literal["absent", "empty"]
+
+MALFORMED_KINDS: tuple[str, ...] = (
+    "invalid_json",
+    "non_json",
+    "json_array",
+    "missing_data",
+    "binary",
+    "unknown_event",
+    "wrong_types",
+    "huge",
+    "invalid_utf8",
+)
+"""Every malformed-frame kind the simulator can send (see ``faults.malformed_frame``)."""
+
+DEFAULT_MALFORMED_CYCLE: tuple[str, ...] = (
+    "invalid_json",
+    "unknown_event",
+    "wrong_types",
+    "huge",
+    "invalid_utf8",
+)
+"""Kinds cycled through by ``malformed_every`` unless ``malformed_kinds`` says otherwise."""
+
+DEFAULT_START_PRICES: dict[str, float] = {
+    "BTCUSDT": 60000.0,
+    "ETHUSDT": 2500.0,
+    "SOLUSDT": 150.0,
+    "BNBUSDT": 550.0,
+    "LTCUSDT": 70.0,
+    "BCHUSDT": 350.0,
+}
+
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+_RANGE_RE = re.compile(r"^([A-Za-z0-9]{2,20}):(\d+)-(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class IdRange:
+    """Inclusive trade-id range ``first..last`` of one symbol (``"BTCUSDT:100-199"``)."""
+
+    symbol: str
+    first: int
+    last: int
+
+    @classmethod
+    def parse(cls, text: str) -> IdRange:
+        m = _RANGE_RE.match(text.strip())
+        if not m:
+            raise ValueError(
+                f"bad id range {text!r}: expected SYMBOL:FIRST-LAST, e.g. BTCUSDT:100-199"
+            )
+        rng = cls(m.group(1).upper(), int(m.group(2)), int(m.group(3)))
+        rng.check()
+        return rng
+
+    def check(self) -> None:
+        if not _SYMBOL_RE.match(self.symbol):
+            raise ValueError(f"bad id range symbol {self.symbol!r}: expected e.g. BTCUSDT")
+        if self.first < 0 or self.last < self.first:
+            raise ValueError(f"bad id range {self.first}-{self.last}: need 0 <= FIRST <= LAST")
+
+    def contains(self, trade_id: int) -> bool:
+        return self.first <= trade_id <= self.last
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFile:
+    """A trade CSV to replay; ``symbol`` None means "take it from the file name"."""
+
+    path: Path
+    symbol: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ReplayFile:
+        """``FILE`` or ``SYMBOL=FILE``."""
+        sym, sep, rest = text.partition("=")
+        if sep and _SYMBOL_RE.match(sym.upper()) and "/" not in sym:
+            return cls(Path(rest), sym.upper())
+        return cls(Path(text))
+
+
+@dataclass(slots=True)
+class SimulatorConfig:
+    """Starting state of a ``Simulator``. All rates are per symbol; times in seconds."""
+
+    # server
+    host: str = "127.0.0.1"
+    port: int = 0
+    ping_interval_s: float | None = 20.0
+    ping_timeout_s: float | None = 60.0
+    max_backlog_bytes: int = 64 * 1024 * 1024
+    # synthetic market
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    hedge_symbol: str | None = None
+    rate: float = 20.0
+    seed: int = 42
+    beta: float = 22.0
+    betas: dict[str, float] = field(default_factory=dict)
+    start_prices: dict[str, float] = field(default_factory=dict)
+    hedge_vol: float = 0.5
+    spread_sigma: float = 8.0
+    spread_half_life_s: float = 30.0
+    tick_s: float = 0.01
+    start_id: int = 1
+    start_ids: dict[str, int] = field(default_factory=dict)
+    agg_start_id: int = 1
+    excursion_at_s: float | None = None
+    excursion_sigma: float = 6.0
+    excursion_duration_s: float = 10.0
+    # replay (non-empty → replay mode, symbols come from the files)
+    replay: tuple[ReplayFile, ...] = ()
+    speed: float = 1.0
+    replay_rebase_time: bool = False
+    replay_chunk: int = 5000
+    # generation control
+    generate: GenerateMode = "connected"
+    max_trades: int | None = None
+    max_total_trades: int | None = None
+    # fault switches (starting values; change at runtime via Simulator methods)
+    drop_after_frames: int | None = None
+    drop_mode: DropMode = "abort"
+    shutdown_after_s: float | None = None
+    shutdown_grace_s: float = 1.0
+    skip_ids: tuple[IdRange, ...] = ()
+    forget_ids: tuple[IdRange, ...] = ()
+    forget_mode: ForgetMode = "absent"
+    malformed_every: int | None = None
+    malformed_kinds: tuple[str, ...] = DEFAULT_MALFORMED_CYCLE
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a one-line message for the first bad field."""
+        if not (0 <= self.port <= 65535):
+            raise ValueError(f"port={self.port}: must be 0..65535")
+        if not self.replay:
+            if not self.symbols:
+                raise ValueError("symbols: need at least one symbol")
+            for s in self.symbols:
+                if not _SYMBOL_RE.match(s):
+                    raise ValueError(f"symbols: {s!r} is not an upper-case symbol such as BTCUSDT")
+            if len(set(self.symbols)) != len(self.symbols):
+                raise ValueError(f"symbols: duplicates in {list(self.symbols)}")
+            if self.hedge_symbol is not None and self.hedge_symbol not in self.symbols:
+                raise ValueError(f"hedge_symbol={self.hedge_symbol!r}: not in symbols")
+        if not (0 < self.rate <= 200_000):
+            raise ValueError(f"rate={self.rate}: must be > 0 and <= 200000 trades/s per symbol")
+        if not (0.001 <= self.tick_s <= 1.0):
+            raise ValueError(f"tick_s={self.tick_s}: must be 0.001..1")
+        for name in ("hedge_vol", "spread_sigma"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)}: must be >= 0")
+        if self.spread_half_life_s <= 0:
+            raise ValueError(f"spread_half_life_s={self.spread_half_life_s}: must be > 0")
+        if self.start_id < 0 or self.agg_start_id < 0:
+            raise ValueError("start_id/agg_start_id: must be >= 0")
+        if self.speed < 0:
+            raise ValueError(f"speed={self.speed}: must be >= 0 (0 = as fast as possible)")
+        if self.generate not in ("connected", "always"):
+            raise ValueError(f"generate={self.generate!r}: must be 'connected' or 'always'")
+        for name in ("max_trades", "max_total_trades", "drop_after_frames", "malformed_every"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ValueError(f"{name}={v}: must be >= 1")
+        for name in ("shutdown_after_s", "excursion_at_s"):
+            v = getattr(self, name)
+            if v is not None and v < 0:
+                raise ValueError(f"{name}={v}: must be >= 0")
+        if self.drop_mode not in ("abort", "close"):
+            raise ValueError(f"drop_mode={self.drop_mode!r}: must be 'abort' or 'close'")
+        if self.forget_mode not in ("absent", "empty"):
+            raise ValueError(f"forget_mode={self.forget_mode!r}: must be 'absent' or 'empty'")
+        for k in self.malformed_kinds:
+            if k not in MALFORMED_KINDS:
+                raise ValueError(f"malformed_kinds: {k!r} unknown; allowed {list(MALFORMED_KINDS)}")
+        if not self.malformed_kinds:
+            raise ValueError("malformed_kinds: need at least one kind")
+        for r in (*self.skip_ids, *self.forget_ids):
+            r.check()
+        for rf in self.replay:
+            if not rf.path.is_file():
+                raise ValueError(f"replay: file not found: {rf.path}")
+
+    def start_id_for(self, symbol: str) -> int:
+        return self.start_ids.get(symbol, self.start_id)
+
+    def start_price_for(self, symbol: str) -> float:
+        return self.start_prices.get(symbol, DEFAULT_START_PRICES.get(symbol, 100.0))

@@ -1,0 +1,371 @@
+"""Websocket + REST server of the simulator (asyncio ``websockets`` server, one event loop).
+
+This module owns the wire side of the simulated exchange: URL routing (``/ws/<streams>`` raw,
+``/stream?streams=`` and ``/market/stream?streams=`` combined, ``/market/ws/<streams>``; plain
+HTTP ``/api/v3/*`` answered from ``process_request``), per-connection subscriptions (also live
+``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``), and fan-out of trade batches. Frames are
+pre-encoded (``wire``) and each connection's backlog is written with a single
+``transport.write`` per loop iteration, gated by the connection's flow control, so the server can
+push well over 50k frames/s. It applies the per-connection fault switches (drop after N frames,
+malformed-frame cadence, shutdown timer) and aborts consumers whose backlog exceeds
+``max_backlog_bytes``. Everything here runs on the simulator's event-loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+
+from ingest.simulator import wire
+from ingest.simulator.faults import FaultState, malformed_frame
+from ingest.simulator.history import TradeRows
+from ingest.simulator.rest import RestApi
+
+log = logging.getLogger(__name__)
+
+STREAM_KINDS = ("trade", "aggTrade")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(eq=False)
+class Client:
+    """One websocket client connection and its delivery state."""
+
+    ws: ServerConnection
+    combined: bool
+    streams: list[str]
+    opened: float = field(default_factory=time.monotonic)
+    backlog: list[bytes] = field(default_factory=list)
+    backlog_bytes: int = 0
+    backlog_frames: int = 0
+    enqueued: int = 0  # trade/aggTrade frames accepted for this connection
+    frames_sent: int = 0
+    malformed_sent: int = 0
+    malformed_cursor: int = 0
+    close_action: tuple[Any, ...] | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    writer: asyncio.Task[None] | None = None
+    timer: asyncio.TimerHandle | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.close_action is None and self.ws.state is State.OPEN
+
+    def push(self, data: bytes, n_frames: int) -> None:
+        self.backlog.append(data)
+        self.backlog_bytes += len(data)
+        self.backlog_frames += n_frames
+        self.wake.set()
+
+    def pending_bytes(self) -> int:
+        transport = self.ws.transport
+        return self.backlog_bytes + (transport.get_write_buffer_size() if transport else 0)
+
+
+def parse_streams(path: str) -> tuple[bool, list[str]] | None:
+    """``(combined, streams)`` for a websocket path, or None when it is not a stream path."""
+    parts = urlsplit(path)
+    p = parts.path
+    if p.startswith("/market/"):
+        p = p[len("/market") :]
+    if p in ("/ws", "/ws/"):
+        return False, []
+    if p.startswith("/ws/"):
+        return False, [s for s in p[4:].split("/") if s]
+    if p in ("/stream", "/stream/"):
+        vals = parse_qs(parts.query).get("streams", [""])
+        return True, [s for s in vals[0].split("/") if s]
+    return None
+
+
+class StreamServer:
+    """Connection registry, fan-out and HTTP routing (see module docstring)."""
+
+    def __init__(
+        self, symbols: tuple[str, ...], faults: FaultState, rest: RestApi, max_backlog_bytes: int
+    ) -> None:
+        self.symbols = symbols
+        self.valid_streams = {f"{s.lower()}@{k}": (s, k) for s in symbols for k in STREAM_KINDS}
+        self.faults = faults
+        self.rest = rest
+        self.max_backlog_bytes = max_backlog_bytes
+        self.clients: set[Client] = set()
+        self.total_connections = 0
+        self.frames_sent = 0
+        self.malformed_sent = 0
+        self.slow_consumer_drops = 0
+        self.streamed: dict[str, int] = dict.fromkeys(symbols, 0)
+        self.on_connections_change: list[Any] = []
+
+    # ---- HTTP / handshake -------------------------------------------------------------------
+
+    def _json_response(
+        self, status: int, body: bytes, extra: dict[str, str] | None = None
+    ) -> Response:
+        headers = Headers(
+            [
+                ("Content-Type", "application/json;charset=UTF-8"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ]
+        )
+        for k, v in (extra or {}).items():
+            headers[k] = v
+        return Response(status, http.HTTPStatus(status).phrase, headers, body)
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        parts = urlsplit(request.path)
+        if parts.path.startswith("/api/"):
+            status, body, headers = self.rest.handle(parts.path, parts.query)
+            return self._json_response(status, body, headers)
+        parsed = parse_streams(request.path)
+        if parsed is None:
+            return self._json_response(
+                404, orjson.dumps({"code": -1, "msg": f"Unknown path {parts.path}"})
+            )
+        bad = [s for s in parsed[1] if s not in self.valid_streams]
+        if bad:
+            msg = f"Invalid stream {bad[0]!r}; known: {sorted(self.valid_streams)}"
+            return self._json_response(400, orjson.dumps({"code": -1121, "msg": msg}))
+        return None
+
+    # ---- connections -------------------------------------------------------------------------
+
+    async def handler(self, ws: ServerConnection) -> None:
+        parsed = parse_streams(ws.request.path if ws.request else "/ws")
+        combined, streams = parsed if parsed else (False, [])
+        client = Client(ws, combined, list(dict.fromkeys(streams)))
+        client.writer = asyncio.get_running_loop().create_task(self._writer(client))
+        self.clients.add(client)
+        self.total_connections += 1
+        self._notify()
+        if self.faults.shutdown_after_s is not None:
+            client.timer = asyncio.get_running_loop().call_later(
+                self.faults.shutdown_after_s,
+                self.shutdown_client,
+                client,
+                self.faults.shutdown_grace_s,
+            )
+        try:
+            async for message in ws:
+                self._control(client, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            if client.timer:
+                client.timer.cancel()
+            if client.writer and client.close_action is None:
+                client.writer.cancel()
+            self._notify()
+
+    def _notify(self) -> None:
+        for cb in self.on_connections_change:
+            cb(len(self.clients))
+
+    def _control(self, client: Client, message: str | bytes) -> None:
+        """Live SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS, answered in-band."""
+        try:
+            req = orjson.loads(message)
+            method, rid = req["method"], req.get("id")
+            params = req.get("params", [])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            client.push(wire.frame(b'{"error":{"code":2,"msg":"Invalid request"},"id":null}'), 0)
+            return
+        if method == "SUBSCRIBE":
+            bad = [p for p in params if p not in self.valid_streams]
+            if bad:
+                err = {"error": {"code": 2, "msg": f"Invalid stream {bad[0]}"}, "id": rid}
+                client.push(wire.frame(orjson.dumps(err)), 0)
+                return
+            client.streams.extend(p for p in params if p not in client.streams)
+            result: Any = None
+        elif method == "UNSUBSCRIBE":
+            client.streams[:] = [s for s in client.streams if s not in params]
+            result = None
+        elif method == "LIST_SUBSCRIPTIONS":
+            result = list(client.streams)
+        else:
+            err = {"error": {"code": 2, "msg": f"Unknown method {method}"}, "id": rid}
+            client.push(wire.frame(orjson.dumps(err)), 0)
+            return
+        client.push(wire.frame(orjson.dumps({"result": result, "id": rid})), 0)
+
+    async def _writer(self, client: Client) -> None:
+        ws = client.ws
+        try:
+            while True:
+                await client.wake.wait()
+                client.wake.clear()
+                if client.backlog:
+                    data = b"".join(client.backlog)
+                    n = client.backlog_frames
+                    client.backlog.clear()
+                    client.backlog_bytes = client.backlog_frames = 0
+                    if ws.state is not State.OPEN:
+                        return
+                    ws.transport.write(data)
+                    client.frames_sent += n
+                    self.frames_sent += n
+                if client.close_action is not None:
+                    await self._do_close(client)
+                    return
+                await ws.drain()
+        except (ConnectionError, ConnectionClosed, asyncio.CancelledError):
+            return
+
+    async def _do_close(self, client: Client) -> None:
+        action = client.close_action or ("abort",)
+        ws = client.ws
+        if action[0] == "abort":
+            ws.transport.abort()
+        else:
+            with contextlib.suppress(Exception):
+                await ws.close(action[1], action[2])
+
+    def close_client(self, client: Client, action: tuple[Any, ...]) -> None:
+        if client.close_action is None:
+            client.close_action = action
+            client.wake.set()
+
+    def drop_all(
+        self, mode: str = "abort", code: int = 1001, reason: str = "simulated drop"
+    ) -> int:
+        n = 0
+        for c in list(self.clients):
+            if c.alive:
+                self.close_client(c, ("abort",) if mode == "abort" else ("close", code, reason))
+                n += 1
+        return n
+
+    def shutdown_client(self, client: Client, grace_s: float) -> None:
+        """Send ``serverShutdown`` now, keep streaming ``grace_s`` seconds, then close 1001."""
+        if not client.alive:
+            return
+        client.push(wire.frame(wire.shutdown_payload(now_ms(), client.combined)), 0)
+        asyncio.get_running_loop().call_later(
+            grace_s, self.close_client, client, ("close", 1001, "server shutdown")
+        )
+
+    def shutdown_all(self, grace_s: float) -> int:
+        clients = [c for c in self.clients if c.alive]
+        for c in clients:
+            self.shutdown_client(c, grace_s)
+        return len(clients)
+
+    def send_malformed(self, kind: str) -> int:
+        clients = [c for c in self.clients if c.alive]
+        for c in clients:
+            self._push_malformed(c, kind)
+        return len(clients)
+
+    def _push_malformed(self, client: Client, kind: str) -> None:
+        stream = (
+            (client.streams[0] if client.streams else "btcusdt@trade") if client.combined else None
+        )
+        client.push(malformed_frame(kind, stream, now_ms()), 0)
+        client.malformed_sent += 1
+        self.malformed_sent += 1
+
+    def max_pending_bytes(self) -> int:
+        return max((c.pending_bytes() for c in self.clients if c.alive), default=0)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self.clients)
+
+    # ---- fan-out -----------------------------------------------------------------------------
+
+    def publish(self, symbol: str, rows: TradeRows) -> None:
+        """Send freshly generated rows of ``symbol`` to every subscribed connection."""
+        faults = self.faults
+        if faults.skip_ids:
+            skipped = faults.skipped_mask(symbol, rows.ids)
+            if skipped.any():
+                # aggregates touching a skipped id are withheld whole
+                bad_aggs = np.unique(rows.agg[skipped])
+                keep = ~np.isin(rows.agg, bad_aggs) if len(bad_aggs) else ~skipped
+                trade_rows = rows.take(np.flatnonzero(~skipped))
+                agg_rows = rows.take(np.flatnonzero(keep))
+            else:
+                trade_rows = agg_rows = rows
+        else:
+            trade_rows = agg_rows = rows
+        self.streamed[symbol] += len(trade_rows)
+        if not self.clients or len(rows) == 0:
+            return
+        low = symbol.lower()
+        emitted = now_ms()
+        for kind, sel in (("trade", trade_rows), ("aggTrade", agg_rows)):
+            stream = f"{low}@{kind}"
+            subs = [c for c in self.clients if stream in c.streams and c.alive]
+            if not subs or len(sel) == 0:
+                continue
+            if kind == "trade":
+                payloads = wire.trade_payloads(symbol, emitted, sel)
+            else:
+                payloads = wire.agg_payloads(symbol, emitted, wire.aggregate(sel))
+            raw_frames: list[bytes] | None = None
+            comb_frames: list[bytes] | None = None
+            for c in subs:
+                if c.combined:
+                    if comb_frames is None:
+                        comb_frames = wire.frames(wire.combined(stream, payloads))
+                    self._deliver(c, comb_frames)
+                else:
+                    if raw_frames is None:
+                        raw_frames = wire.frames(payloads)
+                    self._deliver(c, raw_frames)
+
+    def _deliver(self, c: Client, frames: list[bytes]) -> None:
+        faults = self.faults
+        if faults.drop_after_frames is not None:
+            room = faults.drop_after_frames - c.enqueued
+            if room <= len(frames):
+                frames = frames[: max(room, 0)]
+                mode = faults.drop_mode
+                action = ("abort",) if mode == "abort" else ("close", 1001, "simulated drop")
+                self._deliver_some(c, frames)
+                self.close_client(c, action)
+                return
+        self._deliver_some(c, frames)
+        if c.backlog_bytes > self.max_backlog_bytes:
+            self.slow_consumer_drops += 1
+            self.close_client(c, ("abort",))
+
+    def _deliver_some(self, c: Client, frames: list[bytes]) -> None:
+        if not frames:
+            return
+        every = self.faults.malformed_every
+        kinds = self.faults.malformed_kinds
+        if not every or not kinds:
+            c.push(b"".join(frames), len(frames))
+            c.enqueued += len(frames)
+            return
+        i = 0
+        while i < len(frames):
+            until_bad = every - (c.enqueued % every)
+            part = frames[i : i + until_bad]
+            c.push(b"".join(part), len(part))
+            c.enqueued += len(part)
+            i += len(part)
+            if c.enqueued % every == 0:
+                self._push_malformed(c, kinds[c.malformed_cursor % len(kinds)])
+                c.malformed_cursor += 1

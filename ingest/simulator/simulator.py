@@ -1,0 +1,430 @@
+"""``Simulator``: the public, thread-safe facade tests and the CLI drive.
+
+This module owns the simulator's lifecycle (a background thread running an asyncio loop with
+the ``websockets`` server), the generation loop (every ``tick_s`` it asks the synthetic or replay
+market for the next trades, appends them to the per-symbol history and fans them out), the
+generation policy (``generate="connected"``: only while at least one websocket client is
+connected; ``"always"``: from ``start()``; both stop at ``max_trades`` per symbol /
+``max_total_trades`` in total or when a replay is exhausted) and the control API. Control calls
+from other threads are marshalled onto the loop and return once applied. Read-only accessors
+(counters, ``sent_ids``, ``trades_frame``) are safe from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from websockets.asyncio.server import serve
+
+from ingest.simulator.config import MALFORMED_KINDS, IdRange, SimulatorConfig
+from ingest.simulator.faults import FaultState
+from ingest.simulator.history import TradeHistory
+from ingest.simulator.market import Batch, SyntheticMarket
+from ingest.simulator.replay import ReplayMarket, load_sources
+from ingest.simulator.rest import RestApi
+from ingest.simulator.server import StreamServer, now_ms
+
+T = TypeVar("T")
+THROTTLE_BYTES = 4 * 1024 * 1024
+FAULT_FIELDS = frozenset(
+    {
+        "drop_after_frames",
+        "drop_mode",
+        "shutdown_after_s",
+        "shutdown_grace_s",
+        "malformed_every",
+        "malformed_kinds",
+        "forget_mode",
+    }
+)
+
+
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.005, what: str = ""
+) -> None:
+    """Poll ``predicate`` until true; raise ``TimeoutError`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate!r}")
+        time.sleep(interval)
+
+
+class Simulator:
+    """Offline Binance-compatible exchange on 127.0.0.1 (see module docstring)."""
+
+    def __init__(self, config: SimulatorConfig | None = None, **overrides: Any) -> None:
+        cfg = dataclasses.replace(config or SimulatorConfig(), **overrides)
+        cfg.validate()
+        self.config = cfg
+        self.market: SyntheticMarket | ReplayMarket
+        if cfg.replay:
+            tables = load_sources(cfg.replay)
+            self.market = ReplayMarket(tables, cfg.speed, cfg.replay_rebase_time, cfg.replay_chunk)
+            first_ids = {s: (int(t.ids[0]) if len(t) else 1) for s, t in tables.items()}
+        else:
+            self.market = SyntheticMarket(cfg)
+            first_ids = {s: cfg.start_id_for(s) for s in cfg.symbols}
+        self.symbols: tuple[str, ...] = tuple(self.market.symbols)
+        self.histories = {s: TradeHistory(s, first_ids[s], cfg.agg_start_id) for s in self.symbols}
+        self.faults = FaultState.from_config(cfg)
+        self.rest = RestApi(self.histories, self.faults)
+        self.server = StreamServer(self.symbols, self.faults, self.rest, cfg.max_backlog_bytes)
+        self._skipped: dict[str, list[npt.NDArray[np.int64]]] = {s: [] for s in self.symbols}
+        self._generated = dict.fromkeys(self.symbols, 0)
+        self._finished = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._port: int | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._run, name="binance-simulator", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            self._thread.join(5)
+            raise RuntimeError(f"simulator failed to start: {self._error}") from self._error
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._stop.set)
+        thread.join(15)
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as e:  # startup failure is reported by start()
+            self._error = e
+        finally:
+            self._ready.set()
+            loop.close()
+
+    async def _main(self) -> None:
+        cfg = self.config
+        self._stop = asyncio.Event()
+        async with serve(
+            self.server.handler,
+            cfg.host,
+            cfg.port,
+            process_request=self.server.process_request,
+            compression=None,
+            ping_interval=cfg.ping_interval_s,
+            ping_timeout=cfg.ping_timeout_s,
+            close_timeout=1.0,
+            max_size=2**20,
+        ) as server:
+            self._port = next(iter(server.sockets)).getsockname()[1]
+            self._ready.set()
+            gen = asyncio.get_running_loop().create_task(self._generate())
+            await self._stop.wait()
+            gen.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gen
+            self.server.drop_all("close", 1001, "simulator stopping")
+            await asyncio.sleep(0)
+
+    # ---- generation --------------------------------------------------------------------------
+
+    def _active(self) -> bool:
+        if self._finished or self.faults.paused:
+            return False
+        return self.config.generate == "always" or self.server.connection_count > 0
+
+    def _remaining(self) -> dict[str, int] | None:
+        cfg = self.config
+        if cfg.max_trades is None and cfg.max_total_trades is None:
+            return None
+        total_left = (
+            cfg.max_total_trades - sum(self._generated.values())
+            if cfg.max_total_trades is not None
+            else None
+        )
+        out = {}
+        for s in self.symbols:
+            left = cfg.max_trades - self._generated[s] if cfg.max_trades is not None else 1 << 62
+            if total_left is not None:
+                left = min(left, total_left)
+            out[s] = max(0, left)
+        return out
+
+    async def _generate(self) -> None:
+        cfg = self.config
+        fast = isinstance(self.market, ReplayMarket) and cfg.speed == 0
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0 if fast and self._active() else cfg.tick_s)
+            now = time.monotonic()
+            dt, last = min(now - last, 1.0), now
+            if not self._active():
+                continue
+            if fast and self.server.max_pending_bytes() > THROTTLE_BYTES:
+                await asyncio.sleep(0.001)
+                continue
+            remaining = self._remaining()
+            if remaining is not None and not any(remaining.values()):
+                self._finished = True
+                continue
+            batches = self.market.step(now_ms(), dt, self.faults.silenced(), remaining)
+            self._emit(batches)
+            if isinstance(self.market, ReplayMarket) and self.market.exhausted:
+                self._finished = True
+            rem = self._remaining()
+            if rem is not None and not any(rem.values()):
+                self._finished = True
+
+    def _emit(self, batches: list[Batch]) -> None:
+        total_left = None
+        if self.config.max_total_trades is not None:
+            total_left = self.config.max_total_trades - sum(self._generated.values())
+        for batch in batches:
+            b = batch
+            if total_left is not None:
+                if total_left <= 0:
+                    break
+                if len(b) > total_left:
+                    b = Batch(
+                        b.symbol,
+                        b.ts[:total_left],
+                        b.price[:total_left],
+                        b.qty[:total_left],
+                        b.maker[:total_left],
+                        None if b.ids is None else b.ids[:total_left],
+                    )
+                total_left -= len(b)
+            rows = self.histories[b.symbol].append(b.ts, b.price, b.qty, b.maker, b.ids)
+            self._generated[b.symbol] += len(rows)
+            if self.faults.skip_ids:
+                mask = self.faults.skipped_mask(b.symbol, rows.ids)
+                if mask.any():
+                    self._skipped[b.symbol].append(rows.ids[mask].copy())
+            self.server.publish(b.symbol, rows)
+
+    # ---- control API (thread-safe) -----------------------------------------------------------
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        loop = self._loop
+        if loop is None or not loop.is_running() or self._thread is None:
+            return fn()
+        if threading.current_thread() is self._thread:
+            return fn()
+
+        async def run() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(10)
+
+    def pause(self) -> None:
+        """Stop generating trades (connections and pings stay up)."""
+        self._call(lambda: setattr(self.faults, "paused", True))
+
+    def resume(self) -> None:
+        self._call(lambda: setattr(self.faults, "paused", False))
+
+    def set_faults(self, **changes: Any) -> None:
+        """Change fault switches: drop_after_frames, drop_mode, shutdown_after_s,
+        shutdown_grace_s, malformed_every, malformed_kinds, forget_mode."""
+        unknown = set(changes) - FAULT_FIELDS
+        if unknown:
+            raise ValueError(f"set_faults: unknown switch(es) {sorted(unknown)}")
+        for k in changes.get("malformed_kinds", ()):
+            if k not in MALFORMED_KINDS:
+                raise ValueError(f"malformed_kinds: {k!r} unknown")
+
+        def apply() -> None:
+            for k, v in changes.items():
+                setattr(self.faults, k, tuple(v) if k == "malformed_kinds" else v)
+
+        self._call(apply)
+
+    def skip_ids(self, symbol: str, first: int, last: int) -> None:
+        """Withhold ids ``first..last`` of ``symbol`` from the stream (REST still serves them)."""
+        rng = IdRange(symbol, first, last)
+        rng.check()
+        self._call(lambda: self.faults.skip_ids.append(rng))
+
+    def forget_ids(self, symbol: str, first: int, last: int) -> None:
+        """Make REST stop serving ids ``first..last`` of ``symbol``."""
+        rng = IdRange(symbol, first, last)
+        rng.check()
+        self._call(lambda: self.faults.forget_ids.append(rng))
+
+    def drop_connections(self, mode: str = "abort") -> int:
+        """Drop every websocket now: ``abort`` (TCP, no close frame) or ``close`` (1001)."""
+        return self._call(lambda: self.server.drop_all(mode))
+
+    def server_shutdown(self, grace_s: float = 1.0) -> int:
+        """Send ``serverShutdown`` to every connection, then close each with 1001 after grace."""
+        return self._call(lambda: self.server.shutdown_all(grace_s))
+
+    def send_malformed(self, kind: str = "invalid_json") -> int:
+        """Send one malformed frame of ``kind`` to every connection now."""
+        if kind not in MALFORMED_KINDS:
+            raise ValueError(f"kind {kind!r} unknown; allowed {list(MALFORMED_KINDS)}")
+        return self._call(lambda: self.server.send_malformed(kind))
+
+    def silence(self, symbol: str, seconds: float) -> None:
+        """Generate no trades for ``symbol`` for ``seconds`` (others keep flowing; no id gap)."""
+        if symbol not in self.histories:
+            raise ValueError(f"unknown symbol {symbol!r}")
+        until = time.monotonic() + seconds
+        self._call(lambda: self.faults.silenced_until.__setitem__(symbol, until))
+
+    def start_excursion(self, sigma: float = 6.0, duration_s: float = 10.0) -> None:
+        """Push the synthetic spread ``sigma`` stationary sigmas away for ``duration_s``."""
+        market = self.market
+        if not isinstance(market, SyntheticMarket):
+            raise RuntimeError("spread excursions exist only for the synthetic market")
+        self._call(lambda: market.start_excursion(sigma, duration_s))
+
+    def inject_rest_errors(self, count: int, status: int = 429, retry_after: int = 1) -> None:
+        """Answer the next ``count`` REST calls with ``status`` (+ ``Retry-After`` on 418/429)."""
+
+        def apply() -> None:
+            self.faults.rest_errors_left = count
+            self.faults.rest_error_status = status
+            self.faults.rest_retry_after = retry_after
+
+        self._call(apply)
+
+    # ---- read-only accessors -----------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("simulator not started")
+        return self._port
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://{self.config.host}:{self.port}"
+
+    @property
+    def rest_base(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    def stream_url(self, kind: str = "trade", symbols: tuple[str, ...] | None = None) -> str:
+        """Combined-stream URL for ``symbols`` (default all), e.g. ``/stream?streams=..``."""
+        syms = symbols or self.symbols
+        return f"{self.ws_base}/stream?streams=" + "/".join(f"{s.lower()}@{kind}" for s in syms)
+
+    @property
+    def generated_count(self) -> int:
+        return sum(self._generated.values())
+
+    def generated(self, symbol: str) -> int:
+        return self._generated[symbol]
+
+    @property
+    def frames_sent(self) -> int:
+        return self.server.frames_sent
+
+    @property
+    def malformed_sent(self) -> int:
+        return self.server.malformed_sent
+
+    @property
+    def connections(self) -> int:
+        return self.server.connection_count
+
+    @property
+    def total_connections(self) -> int:
+        return self.server.total_connections
+
+    @property
+    def rest_calls(self) -> int:
+        return self.rest.stats.calls
+
+    @property
+    def rest_weight(self) -> int:
+        return self.rest.stats.weight
+
+    def rest_log(self) -> list[tuple[float, str, int]]:
+        """``(time.monotonic(), path, status)`` of recent REST calls."""
+        return list(self.rest.stats.log)
+
+    @property
+    def finished(self) -> bool:
+        """True once max_trades/max_total_trades is reached or the replay is exhausted."""
+        return self._finished
+
+    def sent_ids(self, symbol: str) -> npt.NDArray[np.int64]:
+        """Every trade id the exchange generated for ``symbol`` (sorted; includes stream-skipped
+        and REST-forgotten ids)."""
+        return self.histories[symbol].rows().ids.copy()
+
+    def streamed_ids(self, symbol: str) -> npt.NDArray[np.int64]:
+        """Ids published on the stream (generated minus the ones withheld by skip ranges)."""
+        ids = self.sent_ids(symbol)
+        skipped = self._skipped[symbol]
+        if not skipped:
+            return ids
+        return np.setdiff1d(ids, np.concatenate(list(skipped)), assume_unique=True)
+
+    def servable_ids(self, symbol: str) -> npt.NDArray[np.int64]:
+        """Ids REST still serves (generated minus forgotten): a perfect ingestor's final set."""
+        ids = self.sent_ids(symbol)
+        return ids[~self.faults.forgotten_mask(symbol, ids)]
+
+    def trades_frame(self, symbol: str) -> pd.DataFrame:
+        """All generated trades of ``symbol``: trade_id, ts_ms, price, qty, buyer_maker."""
+        r = self.histories[symbol].rows()
+        return pd.DataFrame(
+            {
+                "trade_id": r.ids.copy(),
+                "ts_ms": r.ts.copy(),
+                "price": r.price.copy(),
+                "qty": r.qty.copy(),
+                "buyer_maker": r.maker.copy(),
+            }
+        )
+
+    # ---- waiting helpers ---------------------------------------------------------------------
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        wait_until(predicate, timeout)
+
+    def wait_generated(self, n: int, timeout: float = 10.0, symbol: str | None = None) -> None:
+        """Block until ``n`` trades were generated (in total, or for ``symbol``)."""
+        if symbol is None:
+            wait_until(lambda: self.generated_count >= n, timeout, what=f"{n} trades generated")
+        else:
+            wait_until(lambda: self._generated[symbol] >= n, timeout, what=f"{n} {symbol} trades")
+
+    def wait_connections(self, n: int, timeout: float = 10.0) -> None:
+        wait_until(lambda: self.connections >= n, timeout, what=f"{n} connections")
+
+    def wait_finished(self, timeout: float = 30.0) -> None:
+        wait_until(lambda: self._finished, timeout, what="generation finished")

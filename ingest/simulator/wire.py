@@ -1,0 +1,163 @@
+"""Binance wire format: stream payloads, combined envelopes, REST rows and websocket framing.
+
+This module owns the exact bytes the simulator puts on the wire: spot ``@trade`` and
+``@aggTrade`` event JSON (prices and quantities as 8-decimal strings, like Binance), the combined
+``{"stream":..,"data":..}`` envelope, ``serverShutdown`` events, REST rows for
+``historicalTrades``/``trades``/``aggTrades``, and RFC 6455 server-to-client (unmasked) frame
+headers. Frames are pre-encoded here so the server can write thousands of them per event-loop
+iteration with one ``transport.write``.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+
+from ingest.simulator.history import TradeRows
+
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+
+_TRADE = b'{"e":"trade","E":%d,"s":"%s","t":%d,"p":"%.8f","q":"%.8f","T":%d,"m":%s,"M":true}'
+_AGG = (
+    b'{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%.8f","q":"%.8f","f":%d,"l":%d,"T":%d,'
+    b'"m":%s,"M":true}'
+)
+_COMBINED = b'{"stream":"%s","data":%s}'
+_BOOL = (b"false", b"true")
+
+
+def frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
+    """One final, unmasked websocket frame (server → client) carrying ``payload``."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x80 | opcode, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x80 | opcode, 126, n) + payload
+    return struct.pack("!BBQ", 0x80 | opcode, 127, n) + payload
+
+
+def frames(payloads: list[bytes]) -> list[bytes]:
+    """Text frames for many payloads (fast path for the < 126 and < 64 KiB cases)."""
+    out = []
+    append = out.append
+    pack = struct.pack
+    for p in payloads:
+        n = len(p)
+        if n < 126:
+            append(bytes((0x81, n)) + p)
+        elif n < 65536:
+            append(pack("!BBH", 0x81, 126, n) + p)
+        else:
+            append(pack("!BBQ", 0x81, 127, n) + p)
+    return out
+
+
+def combined(stream: str, payloads: list[bytes]) -> list[bytes]:
+    """Wrap raw payloads in the combined-stream envelope of ``stream``."""
+    sb = stream.encode()
+    return [_COMBINED % (sb, p) for p in payloads]
+
+
+def trade_payloads(symbol: str, event_ms: int, rows: TradeRows) -> list[bytes]:
+    """Spot ``@trade`` payloads, one per row."""
+    sb = symbol.encode()
+    return [
+        _TRADE % (event_ms, sb, t, p, q, ts, _BOOL[m])
+        for t, p, q, ts, m in zip(
+            rows.ids.tolist(),
+            rows.price.tolist(),
+            rows.qty.tolist(),
+            rows.ts.tolist(),
+            rows.maker.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def aggregate(rows: TradeRows) -> dict[str, np.ndarray]:
+    """Collapse trade rows (sorted, aggregates complete) into aggregate columns."""
+    if len(rows) == 0:
+        e = np.empty(0, np.int64)
+        return {"a": e, "p": np.empty(0), "q": np.empty(0), "f": e, "l": e, "T": e, "m": e}
+    starts = np.flatnonzero(np.r_[True, rows.agg[1:] != rows.agg[:-1]])
+    ends = np.r_[starts[1:], len(rows)] - 1
+    return {
+        "a": rows.agg[starts],
+        "p": rows.price[starts],
+        "q": np.add.reduceat(rows.qty, starts),
+        "f": rows.ids[starts],
+        "l": rows.ids[ends],
+        "T": rows.ts[starts],
+        "m": rows.maker[starts],
+    }
+
+
+def agg_payloads(symbol: str, event_ms: int, aggs: dict[str, np.ndarray]) -> list[bytes]:
+    """Spot ``@aggTrade`` payloads from ``aggregate()`` columns."""
+    sb = symbol.encode()
+    return [
+        _AGG % (event_ms, sb, a, p, q, f, last, ts, _BOOL[m])
+        for a, p, q, f, last, ts, m in zip(
+            aggs["a"].tolist(),
+            aggs["p"].tolist(),
+            aggs["q"].tolist(),
+            aggs["f"].tolist(),
+            aggs["l"].tolist(),
+            aggs["T"].tolist(),
+            aggs["m"].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def shutdown_payload(event_ms: int, combined_form: bool) -> bytes:
+    """``serverShutdown`` event, raw or wrapped as ``{"stream":"!serverShutdown","data":..}``."""
+    raw = b'{"e":"serverShutdown","E":%d}' % event_ms
+    return _COMBINED % (b"!serverShutdown", raw) if combined_form else raw
+
+
+def fmt8(x: float) -> str:
+    return f"{x:.8f}"
+
+
+def historical_rows(rows: TradeRows) -> list[dict[str, Any]]:
+    """REST ``historicalTrades``/``trades`` rows in Binance spot format."""
+    return [
+        {
+            "id": t,
+            "price": f"{p:.8f}",
+            "qty": f"{q:.8f}",
+            "quoteQty": f"{p * q:.8f}",
+            "time": ts,
+            "isBuyerMaker": m,
+            "isBestMatch": True,
+        }
+        for t, p, q, ts, m in zip(
+            rows.ids.tolist(),
+            rows.price.tolist(),
+            rows.qty.tolist(),
+            rows.ts.tolist(),
+            rows.maker.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def agg_rows(aggs: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """REST ``aggTrades`` rows in Binance spot format."""
+    return [
+        {"a": a, "p": f"{p:.8f}", "q": f"{q:.8f}", "f": f, "l": last, "T": ts, "m": m, "M": True}
+        for a, p, q, f, last, ts, m in zip(
+            aggs["a"].tolist(),
+            aggs["p"].tolist(),
+            aggs["q"].tolist(),
+            aggs["f"].tolist(),
+            aggs["l"].tolist(),
+            aggs["T"].tolist(),
+            aggs["m"].tolist(),
+            strict=True,
+        )
+    ]
