@@ -10,6 +10,7 @@ from ingest.storage.alerts import insert_alerts, last_alert_times, read_alerts
 from ingest.storage.bars import (
     BAR_COLUMNS,
     aggregate_trades,
+    id_span,
     last_bar_time,
     merge_bars,
     read_bars,
@@ -43,6 +44,7 @@ __all__ = [
     "aggregate_trades",
     "close_gap",
     "delete_trades_before",
+    "id_span",
     "insert_alerts",
     "insert_trades",
     "last_alert_times",

@@ -3,7 +3,8 @@
 ``make_engine(url)`` accepts ``sqlite:///path`` (the parent directory is created) or
 ``postgresql+psycopg://...``. On SQLite every connection gets WAL journaling,
 ``synchronous=NORMAL`` and a 5 s busy timeout so one writer and many reader processes
-coexist; on both backends the schema is created if absent and its version checked.
+coexist. On PostgreSQL ``trades`` is partitioned by day (see ``partitions``). On both backends
+the schema is created if absent and its version checked.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from ingest.storage.errors import SchemaVersionError, StorageError
+from ingest.storage.partitions import create_partitioned_trades
 from ingest.storage.schema import SCHEMA_VERSION, metadata, schema_version
 
 BUSY_TIMEOUT_MS = 5000
@@ -35,6 +37,9 @@ def _prepare_sqlite_path(database: str | None) -> None:
 
 
 def _ensure_schema(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            create_partitioned_trades(conn)
     metadata.create_all(engine)
     with engine.begin() as conn:
         stored = conn.execute(select(schema_version.c.version)).scalars().all()

@@ -13,32 +13,49 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, delete, func, select
 
-from ingest.storage.dialect import upsert_insert
+from ingest.storage.partitions import DAY_MS, ensure_partitions
 from ingest.storage.records import Trade
 from ingest.storage.schema import trades
 
-TRADE_COLUMNS = ("symbol", "trade_id", "ts_ms", "price", "qty", "buyer_maker")
+_SQLITE_INSERT = (
+    "INSERT INTO trades (symbol, trade_id, ts_ms, price, qty, buyer_maker) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (symbol, trade_id) DO NOTHING"
+)
+_PG_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS trades_stage "
+    "(LIKE trades INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_PG_COPY = "COPY trades_stage (symbol, trade_id, ts_ms, price, qty, buyer_maker) FROM STDIN"
+_PG_MERGE = (
+    "INSERT INTO trades (symbol, trade_id, ts_ms, price, qty, buyer_maker) "
+    "SELECT symbol, trade_id, ts_ms, price, qty, buyer_maker FROM trades_stage "
+    "ON CONFLICT DO NOTHING"
+)
 
 
 def insert_trades(conn: Connection, batch: Sequence[Trade]) -> None:
-    """Insert ``batch`` in the caller's transaction; rows already stored are skipped."""
+    """Insert ``batch`` in the caller's transaction; rows already stored are skipped.
+
+    On SQLite the ``Trade`` tuples go to the driver's ``executemany`` as they are (no per-row
+    dict: twice as fast as a Core ``insert()``). On PostgreSQL they are streamed with ``COPY``
+    into a session-temporary staging table and merged with ``ON CONFLICT DO NOTHING``, the
+    fastest idempotent bulk path psycopg offers; the day partitions the batch needs are created
+    first.
+    """
     if not batch:
         return
-    rows = [
-        {
-            "symbol": t.symbol,
-            "trade_id": t.trade_id,
-            "ts_ms": t.ts_ms,
-            "price": t.price,
-            "qty": t.qty,
-            "buyer_maker": t.buyer_maker,
-        }
-        for t in batch
-    ]
-    statement = upsert_insert(conn, trades).on_conflict_do_nothing(
-        index_elements=["symbol", "trade_id"]
-    )
-    conn.execute(statement, rows)
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(_SQLITE_INSERT, list(batch))
+        return
+    ensure_partitions(conn, {trade.ts_ms // DAY_MS for trade in batch})
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(_PG_STAGE)
+        with cursor.copy(_PG_COPY) as copy:
+            for trade in batch:
+                copy.write_row(trade)
+        cursor.execute(_PG_MERGE)
+        cursor.execute("TRUNCATE trades_stage")
 
 
 def last_trades(conn: Connection, symbols: Iterable[str]) -> dict[str, tuple[int, int]]:

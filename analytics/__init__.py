@@ -1,0 +1,74 @@
+"""Pure pair-trading analytics for pairwatch: bars, hedge ratios, spread, statistics, alerts.
+
+Re-exports the public API of the submodules; holds no logic. Everything here is a pure function
+of numpy arrays / pandas frames (numpy, pandas, scipy, statsmodels only; no I/O, no clock).
+The function :func:`analytics.spread.spread` is not re-exported because its name is its
+module's: import it as ``from analytics.spread import spread``.
+"""
+
+from analytics.alerts import DIRECTIONS, AlertEvent, AlertRule, AlertState, evaluate
+from analytics.backtest import BacktestParams, BacktestResult, run_backtest
+from analytics.bars import BAR_COLUMNS, TIMEFRAMES, align_pair, complete_rows, resample_bars
+from analytics.cointegration import (
+    CointegrationHealth,
+    adf,
+    engle_granger_p,
+    half_life,
+    health,
+    hurst,
+)
+from analytics.correlation import correlation_matrix, log_returns, rolling_correlation
+from analytics.errors import AnalyticsError, InsufficientDataError, ParameterError
+from analytics.hedge import (
+    HEDGE_METHODS,
+    HedgeFit,
+    HedgeSeries,
+    hedge_series,
+    kalman_beta,
+    ols_fit,
+    robust_fit,
+    rolling_ols,
+)
+from analytics.pipeline import PairAnalytics, PairParams, PairSnapshot, compute_pair
+from analytics.spread import rolling_zscore
+
+__all__ = [
+    "BAR_COLUMNS",
+    "DIRECTIONS",
+    "HEDGE_METHODS",
+    "TIMEFRAMES",
+    "AlertEvent",
+    "AlertRule",
+    "AlertState",
+    "AnalyticsError",
+    "BacktestParams",
+    "BacktestResult",
+    "CointegrationHealth",
+    "HedgeFit",
+    "HedgeSeries",
+    "InsufficientDataError",
+    "PairAnalytics",
+    "PairParams",
+    "PairSnapshot",
+    "ParameterError",
+    "adf",
+    "align_pair",
+    "complete_rows",
+    "compute_pair",
+    "correlation_matrix",
+    "engle_granger_p",
+    "evaluate",
+    "half_life",
+    "health",
+    "hedge_series",
+    "hurst",
+    "kalman_beta",
+    "log_returns",
+    "ols_fit",
+    "resample_bars",
+    "robust_fit",
+    "rolling_correlation",
+    "rolling_ols",
+    "rolling_zscore",
+    "run_backtest",
+]

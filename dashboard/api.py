@@ -1,0 +1,231 @@
+"""The JSON/CSV API under ``/api/v1`` and the ``/healthz`` probe, as one Flask blueprint.
+
+Owns the HTTP contract of DESIGN.md: ``pairs``, ``bars``, ``analytics``, ``alerts`` and
+``status`` (JSON, ``?format=csv`` for tables, CSV injection-guarded) and ``/healthz``. Every
+parameter is parsed strictly with :mod:`dashboard.params`; any invalid, unknown or repeated
+parameter is an HTTP 400 ``{"error", "parameter"}``, never a 500. Data comes from
+:mod:`dashboard.services` only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.context import services
+from dashboard.csvsafe import to_safe_csv
+from dashboard.errors import QueryError
+from dashboard.params import (
+    MAX_SPAN_S,
+    TIMEFRAMES,
+    parse_choice,
+    parse_int,
+    parse_pair,
+    parse_symbol,
+    parse_time,
+    parse_view,
+)
+
+api = Blueprint("pairwatch_api", __name__)
+FORMATS = ("json", "csv")
+DIRECTIONS = ("UP", "DOWN")
+SERIES_COLUMNS = ("ts", "base", "hedge", "beta", "spread", "z", "corr")
+
+
+def _query(allowed: Iterable[str]) -> dict[str, str]:
+    names = set(allowed) | {"format"}
+    for name in request.args:
+        if name not in names:
+            raise QueryError(name[:40], f"unknown parameter; allowed: {', '.join(sorted(names))}")
+        if len(request.args.getlist(name)) > 1:
+            raise QueryError(name, f"{name} given more than once")
+    return dict(request.args.items())
+
+
+def _format(query: dict[str, str]) -> str:
+    return parse_choice("format", query["format"], FORMATS) if "format" in query else "json"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _csv(frame: pd.DataFrame, name: str) -> Response:
+    response = Response(to_safe_csv(frame), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _table(frame: pd.DataFrame, fmt: str, name: str, body: Callable[[], Any]) -> Response:
+    return _csv(frame, name) if fmt == "csv" else jsonify(body())
+
+
+@api.errorhandler(QueryError)
+def _bad_query(exc: QueryError) -> tuple[Response, int]:
+    return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+
+
+@api.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    try:
+        with services().engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return jsonify({"status": "error", "error": "database unavailable"}), 503
+    return jsonify({"status": "ok"}), 200
+
+
+@api.get("/api/v1/pairs")
+def pairs() -> Response:
+    fmt = _format(_query(()))
+    settings = services().settings
+    frame = pd.DataFrame(
+        [{"name": p.name, "base": p.base, "hedge": p.hedge} for p in settings.pairs]
+    )
+    return _table(frame, fmt, "pairs", lambda: _records(frame))
+
+
+@api.get("/api/v1/bars")
+def bars() -> Response:
+    query = _query(("symbol", "tf", "start", "end"))
+    fmt = _format(query)
+    settings = services().settings
+    if "symbol" not in query:
+        raise QueryError("symbol", "symbol is required")
+    symbol = parse_symbol(settings, query["symbol"])
+    tf = parse_choice("tf", query.get("tf", "1m"), TIMEFRAMES)
+    start = parse_time("start", query["start"]) if "start" in query else None
+    end = parse_time("end", query["end"]) if "end" in query else None
+    if start is not None and end is not None:
+        if start > end:
+            raise QueryError("start", "start must not be after end")
+        if end - start > MAX_SPAN_S:
+            raise QueryError("end", f"range longer than {MAX_SPAN_S} s; ask in smaller pieces")
+    if start is not None and end is None:
+        end = start + MAX_SPAN_S
+    if end is not None and start is None:
+        start = end - 3600
+    frame = services().bars(symbol, tf, start, end)
+    return _table(
+        frame,
+        fmt,
+        f"{symbol}_{tf}_bars",
+        lambda: {"symbol": symbol, "tf": tf, "bars": _records(frame)},
+    )
+
+
+@api.get("/api/v1/analytics")
+def analytics() -> Response:
+    query = _query(
+        ("pair", "tf", "window", "z_window", "corr_window", "method", "series", "lookback")
+    )
+    fmt = _format(query)
+    if "pair" not in query:
+        raise QueryError("pair", "pair is required")
+    settings = services().settings
+    parse_pair(settings, query["pair"])
+    series = parse_choice("series", query.get("series", "false"), ("true", "false", "1", "0"))
+    view = parse_view(settings, {k: v for k, v in query.items() if k != "series"}, strict=True)
+    result = services().pair_result(view)
+    latest = result.analytics.latest if result.analytics else None
+    aligned = result.window.aligned
+    nan = np.full(len(result.ts), np.nan)
+    frame = pd.DataFrame(
+        {
+            "ts": result.ts,
+            "base": aligned["base"].to_numpy(),
+            "hedge": aligned["hedge"].to_numpy(),
+            "beta": result.analytics.beta if result.analytics else nan,
+            "spread": result.analytics.spread if result.analytics else nan,
+            "z": result.analytics.z if result.analytics else nan,
+            "corr": result.analytics.corr if result.analytics else nan,
+        }
+    )
+    if fmt == "csv":
+        return _csv(frame, f"{view.pair.name.replace('/', '-')}_{view.tf}_analytics")
+    body: dict[str, Any] = {
+        "pair": view.pair.name,
+        "base": view.pair.base,
+        "hedge": view.pair.hedge,
+        "tf": view.tf,
+        "method": view.method,
+        "window": view.window,
+        "z_window": view.z_window,
+        "corr_window": view.corr_window,
+        "n": len(result.ts),
+        "last_ts": int(result.ts[-1]) if len(result.ts) else None,
+        "notices": [n.text for n in result.notices],
+    }
+    for name in (
+        "beta",
+        "alpha",
+        "r2",
+        "z",
+        "spread",
+        "corr",
+        "adf_stat",
+        "adf_p",
+        "half_life",
+        "hurst",
+    ):
+        body[name] = _json_value(getattr(latest, name)) if latest else None
+    if series in ("true", "1"):
+        body["series"] = {c: [_json_value(v) for v in frame[c].tolist()] for c in SERIES_COLUMNS}
+    return jsonify(body)
+
+
+@api.get("/api/v1/alerts")
+def alerts() -> Response:
+    query = _query(("pair", "direction", "start", "end", "limit"))
+    fmt = _format(query)
+    settings = services().settings
+    pair = parse_pair(settings, query["pair"]).name if "pair" in query else None
+    direction = query.get("direction")
+    if direction is not None:
+        direction = parse_choice("direction", direction, ("up", "down")).upper()
+    start = parse_time("start", query["start"]) if "start" in query else None
+    end = parse_time("end", query["end"]) if "end" in query else None
+    if start is not None and end is not None and start > end:
+        raise QueryError("start", "start must not be after end")
+    limit = parse_int("limit", query["limit"], 1, 10_000) if "limit" in query else 1000
+    frame = services().alerts(
+        pair=pair,
+        direction=direction,
+        start_ms=None if start is None else start * 1000,
+        end_ms=None if end is None else end * 1000 + 999,
+        limit=limit,
+    )
+    return _table(frame, fmt, "alerts", lambda: {"alerts": _records(frame)})
+
+
+@api.get("/api/v1/status")
+def status() -> Response:
+    query = _query(())
+    report = services().status_report()
+    if _format(query) == "csv":
+        rows = [
+            {
+                **{k: v for k, v in r.items() if k != "gaps"},
+                **{f"gaps_{k}": v for k, v in r["gaps"].items()},
+            }
+            for r in report["symbols"]
+        ]
+        return _csv(pd.DataFrame(rows), "status")
+    return jsonify(report)

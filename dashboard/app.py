@@ -1,0 +1,44 @@
+"""The app factory: ``create_app(settings)`` builds the one Dash app of a process.
+
+Owns the composition root: the Dash Pages app (pages from ``dashboard/pages/``, vendored dark
+theme from ``assets/``, no CDN), the shell layout and callbacks, the per-process
+``DataService`` stored on the Flask server, the API blueprint and the HTTP hardening. Build it
+once per process: Dash Pages registers page callbacks globally and hands them to the first app
+that serves a request.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dash import Dash
+
+from dashboard import api, security, shell
+from dashboard.context import EXTENSION_KEY
+from dashboard.services import DataService
+from ingest.settings import Settings
+
+DARK_HTML = '<html data-bs-theme="dark">'
+
+
+def create_app(settings: Settings, service: DataService | None = None) -> Dash:
+    """Build the dashboard for ``settings`` (``service`` lets tests inject a clock)."""
+    app = Dash(
+        __name__,
+        use_pages=True,
+        title="pairwatch",
+        update_title=None,
+        external_stylesheets=[],
+        serve_locally=True,
+        suppress_callback_exceptions=False,
+    )
+    app.index_string = app.index_string.replace("<html>", DARK_HTML, 1)
+    server = app.server
+    security.init_auth(server, settings.dashboard.auth, os.environ)
+    security.init_headers(server)
+    security.init_errors(server)
+    server.extensions[EXTENSION_KEY] = service or DataService(settings)
+    server.register_blueprint(api.api)
+    app.layout = shell.layout_factory(settings)
+    shell.register_callbacks(app)
+    return app

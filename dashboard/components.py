@@ -1,0 +1,87 @@
+"""Reusable layout pieces shared by the pages: notices, graphs, sliders, stat tables, numbers.
+
+Owns how a degraded state looks (a ``dbc.Alert`` per ``Notice``), how a graph is configured
+(no Plotly logo or cloud button, responsive height), the lookback slider (an index over
+``LOOKBACK_MINUTES`` with readable marks) and number formatting with ``—`` for unknown values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard.figures import GRAPH_CONFIG
+from dashboard.params import LOOKBACK_MINUTES
+from dashboard.services import Notice
+
+
+def notice_alerts(notices: Sequence[Notice]) -> list[dbc.Alert]:
+    """One alert per notice, in order (an empty list when all is well)."""
+    return [dbc.Alert(n.text, color=n.level, class_name="py-2 mb-2") for n in notices]
+
+
+def graph(component_id: str, height: str = "38vh") -> dcc.Graph:
+    return dcc.Graph(
+        id=component_id, config=GRAPH_CONFIG, responsive=True, style={"height": height}
+    )
+
+
+def _minutes_label(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes}m"
+    return f"{minutes // 60}h" if minutes < 1440 else f"{minutes // 1440}d"
+
+
+def lookback_index(minutes: int) -> int:
+    """Index of the slider mark closest to ``minutes``."""
+    return min(range(len(LOOKBACK_MINUTES)), key=lambda i: abs(LOOKBACK_MINUTES[i] - minutes))
+
+
+def lookback_slider(component_id: str, minutes: int) -> html.Div:
+    marks = {i: _minutes_label(m) for i, m in enumerate(LOOKBACK_MINUTES)}
+    return labelled(
+        "Lookback",
+        dcc.Slider(
+            id=component_id,
+            min=0,
+            max=len(LOOKBACK_MINUTES) - 1,
+            step=1,
+            marks=marks,
+            value=lookback_index(minutes),
+            allow_direct_input=False,
+        ),
+    )
+
+
+def labelled(label: str, control: object) -> html.Div:
+    return html.Div(
+        [dbc.Label(label, class_name="small text-body-secondary mb-1"), control], className="mb-3"
+    )
+
+
+def number(value: float | None, pattern: str = "{:,.4f}") -> str:
+    """Format ``value`` or show ``—`` when it is unknown."""
+    return "—" if value is None else pattern.format(value)
+
+
+def stats_table(rows: Sequence[tuple[str, str]], component_id: str | None = None) -> dbc.Table:
+    body = [
+        html.Tr(
+            [
+                html.Th(label, className="fw-normal text-body-secondary"),
+                html.Td(value, className="text-end font-monospace"),
+            ]
+        )
+        for label, value in rows
+    ]
+    extra = {"id": component_id} if component_id else {}
+    return dbc.Table(html.Tbody(body), size="sm", class_name="mb-0", **extra)
+
+
+def page_header(title: str, subtitle: str = "") -> html.Div:
+    return html.Div(
+        [html.H4(title, className="mb-0"), html.Small(subtitle, className="text-body-secondary")],
+        className="mb-3",
+    )

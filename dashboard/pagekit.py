@@ -1,0 +1,70 @@
+"""Glue every page uses: the view from the URL, the refresh inputs and the URL writer.
+
+Owns the page-side half of "the URL is the view": ``current_view`` parses the query leniently
+(bad values fall back to defaults), ``REFRESH_INPUTS`` is the trigger set of every data callback
+(the shared Interval, the refresh-now button, the URL) plus the session id for the no-overlap
+guard, and ``register_url_writer`` adds one callback per page that writes its controls into the
+query, so a copied URL reopens the same view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dash import Input, Output, State, callback, no_update
+
+from dashboard.context import services
+from dashboard.ids import SHELL
+from dashboard.params import LOOKBACK_MINUTES, View, merge_query, parse_view, query_values
+from dashboard.timefmt import display_zone
+
+REFRESH_INPUTS = (
+    Input(SHELL.tick, "n_intervals"),
+    Input(SHELL.refresh_now, "n_clicks"),
+    Input(SHELL.url, "search"),
+    State(SHELL.session, "data"),
+)
+
+
+def current_view(search: str | Mapping[str, str] | None) -> View:
+    """The view of a URL query string (or of layout keyword arguments)."""
+    query = search if isinstance(search, Mapping) else query_values(search)
+    return parse_view(services().settings, query)
+
+
+def zone_of(view: View) -> str:
+    return display_zone(services().settings.dashboard.timezone, view.utc)
+
+
+def max_points() -> int:
+    return services().settings.dashboard.max_points
+
+
+def as_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def lookback_minutes(index: Any) -> str:
+    position = int(index) if isinstance(index, int | float) else 0
+    return str(LOOKBACK_MINUTES[min(max(position, 0), len(LOOKBACK_MINUTES) - 1)])
+
+
+def register_url_writer(fields: Mapping[str, tuple[str, Callable[[Any], str]]]) -> Callable:
+    """Register ``{query key: (control id, value → text)}`` as one URL-writing callback."""
+    keys = tuple(fields)
+
+    def write(*args: Any) -> str:
+        *values, search = args
+        updates = {
+            key: fields[key][1](v) for key, v in zip(keys, values, strict=True) if v is not None
+        }
+        updated = merge_query(search, updates)
+        return updated if updated != search else no_update
+
+    return callback(
+        Output(SHELL.url, "search", allow_duplicate=True),
+        *(Input(component_id, "value") for component_id, _ in fields.values()),
+        State(SHELL.url, "search"),
+        prevent_initial_call=True,
+    )(write)

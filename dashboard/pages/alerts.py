@@ -1,0 +1,201 @@
+"""Alerts page: alert history in a sortable, filterable grid, the live rule list, CSV export."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html, register_page
+
+from dashboard import components, grids
+from dashboard.context import services
+from dashboard.csvsafe import to_safe_csv
+from dashboard.ids import ALERTS, SHELL
+from dashboard.pagekit import REFRESH_INPUTS, current_view, zone_of
+from dashboard.refresh import refresh_slot
+from dashboard.services import Notice, RuleState
+
+register_page(__name__, path="/alerts", name="Alerts", order=4, title="pairwatch · alerts")
+
+COLUMNS = ("time", "pair", "rule", "direction", "z", "spread", "beta", "state", "ts_ms")
+NUMERIC = ("z", "spread", "beta", "ts_ms")
+ALL = "all"
+
+
+def layout(**_query: str) -> html.Div:
+    pairs = [{"label": "all pairs", "value": ALL}] + [
+        {"label": p.name, "value": p.name} for p in services().settings.pairs
+    ]
+    filters = dbc.Row(
+        [
+            dbc.Col(
+                components.labelled(
+                    "Pair", dcc.Dropdown(id=ALERTS.pair, options=pairs, value=ALL, clearable=False)
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                components.labelled(
+                    "Direction",
+                    dcc.Dropdown(
+                        id=ALERTS.direction,
+                        value=ALL,
+                        clearable=False,
+                        options=[{"label": v, "value": v} for v in (ALL, "UP", "DOWN")],
+                    ),
+                ),
+                md=2,
+            ),
+            dbc.Col(components.labelled("Dates", dcc.DatePickerRange(id=ALERTS.dates)), md=4),
+            dbc.Col(
+                dbc.Button(
+                    "Download CSV", id=ALERTS.download_btn, color="secondary", class_name="mt-4"
+                ),
+                md=3,
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            components.page_header("Alerts", "fired by the ingestor, stored in the database"),
+            html.Div(id=ALERTS.notices),
+            html.H6("Rules"),
+            html.Div(id=ALERTS.rules, className="mb-3"),
+            filters,
+            grids.grid(ALERTS.grid, COLUMNS, NUMERIC),
+            dcc.Download(id=ALERTS.download),
+        ]
+    )
+
+
+def _bound_ms(day: str | None, zone: str, end: bool) -> int | None:
+    if not day:
+        return None
+    moment = datetime.combine(
+        date.fromisoformat(day[:10]), time.max if end else time.min, tzinfo=ZoneInfo(zone)
+    )
+    return int(moment.timestamp() * 1000)
+
+
+def history(
+    pair: str | None, direction: str | None, start: str | None, end: str | None, zone: str
+) -> pd.DataFrame:
+    """Filtered alerts with a display-time column, newest first."""
+    frame = services().alerts(
+        pair=None if pair in (None, ALL) else pair,
+        direction=None if direction in (None, ALL) else direction,
+        start_ms=_bound_ms(start, zone, end=False),
+        end_ms=_bound_ms(end, zone, end=True),
+        limit=5000,
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    return grids.with_times(frame, {"time": "ts_ms"}, zone)[list(COLUMNS)]
+
+
+def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
+    if not states:
+        return dbc.Alert("No alert rules configured (alerts.rules in config.yaml).", color="info")
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th(h)
+                for h in (
+                    "pair",
+                    "rule",
+                    "entry / exit",
+                    "direction",
+                    "tf",
+                    "z now",
+                    "state",
+                    "last alert",
+                )
+            ]
+        )
+    )
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(s.pair),
+                    html.Td(s.name),
+                    html.Td(f"±{s.entry_z:g} / {s.exit_z:g}"),
+                    html.Td(s.direction),
+                    html.Td(s.timeframe),
+                    html.Td(components.number(s.z, "{:+.2f}")),
+                    html.Td(
+                        dbc.Badge(
+                            s.state,
+                            color="danger"
+                            if s.state.startswith("triggered")
+                            else "success"
+                            if s.state == "armed"
+                            else "secondary",
+                        )
+                    ),
+                    html.Td(
+                        grids.format_series(pd.Series([s.last_alert_ms]), zone).iloc[0]
+                        if s.last_alert_ms is not None
+                        else "—"
+                    ),
+                ]
+            )
+            for s in states
+        ]
+    )
+    return dbc.Table([header, body], size="sm", striped=True, id=f"{ALERTS.rules}-table")
+
+
+@callback(
+    Output(ALERTS.grid, "rowData"),
+    Output(ALERTS.rules, "children"),
+    Output(ALERTS.notices, "children"),
+    Input(ALERTS.pair, "value"),
+    Input(ALERTS.direction, "value"),
+    Input(ALERTS.dates, "start_date"),
+    Input(ALERTS.dates, "end_date"),
+    *REFRESH_INPUTS,
+)
+def refresh(  # noqa: PLR0917 - Dash passes callback arguments positionally
+    pair: str | None,
+    direction: str | None,
+    start: str | None,
+    end: str | None,
+    _tick: int | None,
+    _clicks: int | None,
+    search: str | None,
+    session: str | None,
+) -> tuple:
+    with refresh_slot("alerts", session, SHELL.tick):
+        zone = zone_of(current_view(search))
+        frame = history(pair, direction, start, end, zone)
+        notices = [] if not frame.empty else [Notice("info", "No alerts match these filters yet.")]
+        return (
+            frame.to_dict("records"),
+            rules_table(services().rule_states(), zone),
+            components.notice_alerts(notices),
+        )
+
+
+@callback(
+    Output(ALERTS.download, "data"),
+    Input(ALERTS.download_btn, "n_clicks"),
+    State(ALERTS.pair, "value"),
+    State(ALERTS.direction, "value"),
+    State(ALERTS.dates, "start_date"),
+    State(ALERTS.dates, "end_date"),
+    State(SHELL.url, "search"),
+    prevent_initial_call=True,
+)
+def download(
+    _clicks: int | None,
+    pair: str | None,
+    direction: str | None,
+    start: str | None,
+    end: str | None,
+    search: str | None,
+) -> dict:
+    frame = history(pair, direction, start, end, zone_of(current_view(search)))
+    return dcc.send_string(to_safe_csv(frame), "pairwatch-alerts.csv", type="text/csv")

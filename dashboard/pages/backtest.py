@@ -1,0 +1,184 @@
+"""Backtest page: the z-score rule as a β-hedged trade, run on demand over the current window.
+
+Entry/exit thresholds, fees and lookback are read when "Run" is pressed (and once on page
+load); the pair, timeframe, hedge method and windows come from the URL like every page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html, register_page
+
+from dashboard import components, figures, grids
+from dashboard.context import services
+from dashboard.csvsafe import to_safe_csv
+from dashboard.ids import BACKTEST, SHELL
+from dashboard.pagekit import (
+    as_text,
+    current_view,
+    lookback_minutes,
+    max_points,
+    register_url_writer,
+    zone_of,
+)
+from dashboard.params import View, merge_query
+from dashboard.services import BacktestOutcome
+
+register_page(__name__, path="/backtest", name="Backtest", order=5, title="pairwatch · backtest")
+
+TRADE_COLUMNS = ("entry", "exit", "side", "entry_z", "exit_z", "beta", "pnl", "fees", "reason")
+NUMERIC = ("side", "entry_z", "exit_z", "beta", "pnl", "fees")
+NOTIONAL = 10_000.0
+
+
+def _number_input(
+    component_id: str, value: float, low: float, high: float, step: float
+) -> dbc.Input:
+    return dbc.Input(id=component_id, type="number", value=value, min=low, max=high, step=step)
+
+
+def layout(**query: str) -> html.Div:
+    view = current_view(query)
+    controls = dbc.Card(
+        dbc.CardBody(
+            [
+                components.labelled(
+                    "Entry |z|", _number_input(BACKTEST.entry, view.entry, 0.1, 10, 0.1)
+                ),
+                components.labelled(
+                    "Exit |z|", _number_input(BACKTEST.exit, view.exit, 0.0, 10, 0.1)
+                ),
+                components.labelled(
+                    "Fees (bps per leg and fill)",
+                    _number_input(BACKTEST.fees, view.fee_bps, 0, 1000, 0.5),
+                ),
+                components.lookback_slider(BACKTEST.lookback, view.lookback),
+                dbc.Button(
+                    "Run backtest", id=BACKTEST.run, color="primary", class_name="w-100 mb-2"
+                ),
+                dbc.Button(
+                    "Download trades CSV",
+                    id=BACKTEST.download_btn,
+                    color="secondary",
+                    outline=True,
+                    class_name="w-100 mb-3",
+                ),
+                html.Div(id=BACKTEST.stats),
+                dcc.Download(id=BACKTEST.download),
+            ]
+        )
+    )
+    results = html.Div(
+        [
+            html.Div(id=BACKTEST.notices),
+            components.graph(BACKTEST.equity, "30vh"),
+            components.graph(BACKTEST.drawdown, "22vh"),
+            grids.grid(BACKTEST.trades, TRADE_COLUMNS, NUMERIC),
+        ]
+    )
+    return html.Div(
+        [
+            components.page_header(
+                "Backtest",
+                f"{view.pair.name}: z-score mean reversion, "
+                f"{view.method} hedge, notional {NOTIONAL:,.0f}",
+            ),
+            dbc.Row([dbc.Col(controls, md=3), dbc.Col(results, md=9)]),
+        ]
+    )
+
+
+register_url_writer(
+    {
+        "entry": (BACKTEST.entry, as_text),
+        "exit": (BACKTEST.exit, as_text),
+        "fee_bps": (BACKTEST.fees, as_text),
+        "lookback": (BACKTEST.lookback, lookback_minutes),
+    }
+)
+
+
+def view_with(search: str | None, entry: Any, exit_: Any, fees: Any, lookback: Any) -> View:
+    """The URL's view with the form values applied (invalid ones fall back)."""
+    form = {"entry": entry, "exit": exit_, "fee_bps": fees, "lookback": lookback_minutes(lookback)}
+    return current_view(
+        merge_query(search, {k: as_text(v) for k, v in form.items() if v is not None})
+    )
+
+
+def trades_frame(outcome: BacktestOutcome, zone: str) -> pd.DataFrame:
+    if outcome.result is None or outcome.result.trades.empty:
+        return pd.DataFrame(columns=list(TRADE_COLUMNS))
+    trades = outcome.result.trades.copy()
+    trades["entry_ms"] = trades["entry_ts"] * 1000
+    trades["exit_ms"] = trades["exit_ts"] * 1000
+    shown = grids.with_times(trades, {"entry": "entry_ms", "exit": "exit_ms"}, zone)
+    return shown[list(TRADE_COLUMNS)]
+
+
+def stats_rows(outcome: BacktestOutcome) -> list[tuple[str, str]]:
+    r = outcome.result
+    return [
+        ("Total return", components.number(r.total_return if r else None, "{:+.2%}")),
+        ("Sharpe (ann.)", components.number(r.sharpe if r else None, "{:.2f}")),
+        ("Max drawdown", components.number(r.max_drawdown if r else None, "{:.2%}")),
+        ("Hit rate", components.number(r.hit_rate if r else None, "{:.0%}")),
+        ("Trades", str(r.n_trades) if r else "—"),
+    ]
+
+
+def render(view: View) -> tuple:
+    outcome = services().backtest(view)
+    zone = zone_of(view)
+    notices = components.notice_alerts(outcome.notices)
+    stats = components.stats_table(stats_rows(outcome))
+    if outcome.result is None:
+        message = outcome.notices[0].text if outcome.notices else "No data"
+        empty = figures.placeholder(message)
+        return empty, empty, [], stats, notices
+    points = max_points()
+    equity = figures.equity_figure(outcome.result.equity, zone, max_points=points)
+    drawdown = figures.drawdown_figure(outcome.result.equity, NOTIONAL, zone, max_points=points)
+    rows = trades_frame(outcome, zone).to_dict("records")
+    return equity, drawdown, rows, stats, notices
+
+
+@callback(
+    Output(BACKTEST.equity, "figure"),
+    Output(BACKTEST.drawdown, "figure"),
+    Output(BACKTEST.trades, "rowData"),
+    Output(BACKTEST.stats, "children"),
+    Output(BACKTEST.notices, "children"),
+    Input(BACKTEST.run, "n_clicks"),
+    State(BACKTEST.entry, "value"),
+    State(BACKTEST.exit, "value"),
+    State(BACKTEST.fees, "value"),
+    State(BACKTEST.lookback, "value"),
+    State(SHELL.url, "search"),
+    running=[(Output(BACKTEST.run, "disabled"), True, False)],
+)
+def run(
+    _clicks: int | None, entry: Any, exit_: Any, fees: Any, lookback: Any, search: str | None
+) -> tuple:
+    return render(view_with(search, entry, exit_, fees, lookback))
+
+
+@callback(
+    Output(BACKTEST.download, "data"),
+    Input(BACKTEST.download_btn, "n_clicks"),
+    State(BACKTEST.entry, "value"),
+    State(BACKTEST.exit, "value"),
+    State(BACKTEST.fees, "value"),
+    State(BACKTEST.lookback, "value"),
+    State(SHELL.url, "search"),
+    prevent_initial_call=True,
+)
+def download(
+    _clicks: int | None, entry: Any, exit_: Any, fees: Any, lookback: Any, search: str | None
+) -> dict:
+    view = view_with(search, entry, exit_, fees, lookback)
+    frame = trades_frame(services().backtest(view), zone_of(view))
+    return dcc.send_string(to_safe_csv(frame), "pairwatch-backtest-trades.csv", type="text/csv")

@@ -1,0 +1,107 @@
+"""Correlation page: rolling correlation of the pair's log returns and the all-symbol heatmap."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Output, callback, dcc, html, register_page
+
+from dashboard import components, figures
+from dashboard.context import services
+from dashboard.ids import CORRELATION, SHELL
+from dashboard.pagekit import (
+    REFRESH_INPUTS,
+    as_text,
+    current_view,
+    lookback_minutes,
+    max_points,
+    register_url_writer,
+    zone_of,
+)
+from dashboard.params import View
+from dashboard.refresh import refresh_slot
+
+register_page(
+    __name__, path="/correlation", name="Correlation", order=3, title="pairwatch · correlation"
+)
+
+
+def layout(**query: str) -> html.Div:
+    view = current_view(query)
+    controls = dbc.Row(
+        [
+            dbc.Col(
+                components.labelled(
+                    "Correlation window (bars)",
+                    dcc.Slider(
+                        id=CORRELATION.window,
+                        min=5,
+                        max=1000,
+                        step=5,
+                        value=min(max(view.corr_window, 5), 1000),
+                        allow_direct_input=False,
+                        marks={5: "5", 60: "60", 250: "250", 500: "500", 1000: "1000"},
+                        tooltip={"always_visible": False, "placement": "bottom"},
+                    ),
+                ),
+                md=6,
+            ),
+            dbc.Col(components.lookback_slider(CORRELATION.lookback, view.lookback), md=6),
+        ]
+    )
+    return html.Div(
+        [
+            components.page_header("Correlation", "Pearson correlation of 1-bar log returns"),
+            controls,
+            html.Div(id=CORRELATION.notices),
+            dbc.Row(
+                [
+                    dbc.Col(components.graph(CORRELATION.chart, "45vh"), md=7),
+                    dbc.Col(components.graph(CORRELATION.heatmap, "45vh"), md=5),
+                ]
+            ),
+        ]
+    )
+
+
+register_url_writer(
+    {
+        "corr_window": (CORRELATION.window, as_text),
+        "lookback": (CORRELATION.lookback, lookback_minutes),
+    }
+)
+
+
+def render(view: View) -> tuple:
+    result = services().pair_result(view, with_health=False)
+    notices = list(result.notices)
+    matrix, matrix_notices = services().correlation_matrix(view.tf, view.corr_window)
+    notices += [n for n in matrix_notices if n not in notices]
+    if result.analytics is None:
+        chart = figures.placeholder(notices[0].text if notices else "No data")
+    else:
+        chart = figures.correlation_figure(
+            result.ts,
+            result.analytics.corr,
+            view.corr_window,
+            zone_of(view),
+            max_points=max_points(),
+        )
+    heatmap = (
+        figures.heatmap_figure(matrix)
+        if not matrix.empty
+        else figures.placeholder("No correlation matrix yet")
+    )
+    return chart, heatmap, components.notice_alerts(notices)
+
+
+@callback(
+    Output(CORRELATION.chart, "figure"),
+    Output(CORRELATION.heatmap, "figure"),
+    Output(CORRELATION.notices, "children"),
+    *REFRESH_INPUTS,
+)
+def refresh(
+    _tick: int | None, _clicks: int | None, search: str | None, session: str | None
+) -> tuple:
+    with refresh_slot("correlation", session, SHELL.tick):
+        return render(current_view(search))

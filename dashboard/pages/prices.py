@@ -1,0 +1,96 @@
+"""Prices page: both legs on two y-axes or rebased to 100, traded volume, lookback slider."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Output, callback, html, register_page
+
+from dashboard import components, figures
+from dashboard.context import services
+from dashboard.errors import QueryError
+from dashboard.ids import PRICES, SHELL
+from dashboard.pagekit import (
+    REFRESH_INPUTS,
+    current_view,
+    lookback_minutes,
+    max_points,
+    register_url_writer,
+    zone_of,
+)
+from dashboard.params import View, parse_bool, query_values
+from dashboard.refresh import refresh_slot
+
+register_page(__name__, path="/prices", name="Prices", order=1, title="pairwatch · prices")
+
+
+def _normalised(query: dict[str, str]) -> bool:
+    try:
+        return parse_bool("norm", query.get("norm", "0"))
+    except QueryError:
+        return False
+
+
+def layout(**query: str) -> html.Div:
+    view = current_view(query)
+    controls = dbc.Row(
+        [
+            dbc.Col(components.lookback_slider(PRICES.lookback, view.lookback), md=8),
+            dbc.Col(
+                components.labelled(
+                    "View",
+                    dbc.RadioItems(
+                        id=PRICES.normalise,
+                        inline=True,
+                        value="1" if _normalised(query) else "0",
+                        options=[
+                            {"label": "dual axis", "value": "0"},
+                            {"label": "rebased to 100", "value": "1"},
+                        ],
+                    ),
+                ),
+                md=4,
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            components.page_header("Prices", f"{view.pair.base} and {view.pair.hedge}"),
+            controls,
+            html.Div(id=PRICES.notices),
+            components.graph(PRICES.chart, "45vh"),
+            components.graph(PRICES.volume, "25vh"),
+        ]
+    )
+
+
+register_url_writer(
+    {
+        "lookback": (PRICES.lookback, lookback_minutes),
+        "norm": (PRICES.normalise, str),
+    }
+)
+
+
+def render(view: View, normalise: bool) -> tuple:
+    window = services().pair_window(view)
+    notices = components.notice_alerts(window.notices)
+    if all(frame.empty for frame in window.legs.values()):
+        empty = figures.placeholder(window.notices[0].text if window.notices else "No data")
+        return empty, empty, notices
+    zone, points = zone_of(view), max_points()
+    prices = figures.prices_figure(window.legs, zone, normalise=normalise, max_points=points)
+    volume = figures.volume_figure(window.legs, zone, max_points=points)
+    return prices, volume, notices
+
+
+@callback(
+    Output(PRICES.chart, "figure"),
+    Output(PRICES.volume, "figure"),
+    Output(PRICES.notices, "children"),
+    *REFRESH_INPUTS,
+)
+def refresh(
+    _tick: int | None, _clicks: int | None, search: str | None, session: str | None
+) -> tuple:
+    with refresh_slot("prices", session, SHELL.tick):
+        return render(current_view(search), _normalised(query_values(search)))

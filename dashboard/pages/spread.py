@@ -1,0 +1,187 @@
+"""Spread & z-score page: hedge method, windows and threshold, live alert banner, two charts, stats.
+
+The data callback reads the view from the URL, asks ``services`` for the pair's analytics and
+hands the arrays to the figure builders; the controls only write the URL. The banner turns red
+with the direction while |z| is beyond the threshold and stays neutral with the current z
+otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Output, callback, dcc, html, register_page
+
+from dashboard import components, figures
+from dashboard.context import services
+from dashboard.ids import SHELL, SPREAD
+from dashboard.pagekit import (
+    REFRESH_INPUTS,
+    as_text,
+    current_view,
+    lookback_minutes,
+    max_points,
+    register_url_writer,
+    zone_of,
+)
+from dashboard.params import HEDGE_METHODS, View
+from dashboard.refresh import refresh_slot
+from dashboard.services import PairResult
+
+register_page(__name__, path="/spread", name="Spread & z", order=2, title="pairwatch · spread")
+
+
+def layout(**query: str) -> html.Div:
+    view = current_view(query)
+    controls = dbc.Card(
+        dbc.CardBody(
+            [
+                components.labelled(
+                    "Hedge method",
+                    dcc.Dropdown(
+                        id=SPREAD.method,
+                        value=view.method,
+                        clearable=False,
+                        options=[{"label": m, "value": m} for m in HEDGE_METHODS],
+                    ),
+                ),
+                components.lookback_slider(SPREAD.lookback, view.lookback),
+                components.labelled(
+                    "Hedge window (bars)",
+                    dbc.Input(
+                        id=SPREAD.window,
+                        type="number",
+                        min=10,
+                        max=100_000,
+                        step=1,
+                        value=view.window,
+                        debounce=True,
+                    ),
+                ),
+                components.labelled(
+                    "Z window (bars)",
+                    dcc.Slider(
+                        id=SPREAD.z_window,
+                        min=5,
+                        max=1000,
+                        step=5,
+                        value=min(max(view.z_window, 5), 1000),
+                        marks={5: "5", 250: "250", 500: "500", 1000: "1000"},
+                        allow_direct_input=False,
+                        tooltip={"always_visible": False, "placement": "bottom"},
+                    ),
+                ),
+                components.labelled(
+                    "Z threshold",
+                    dcc.Slider(
+                        id=SPREAD.threshold,
+                        min=0.5,
+                        max=5.0,
+                        step=0.1,
+                        value=min(max(view.z, 0.5), 5.0),
+                        marks={0.5: "0.5", 2.0: "2", 3.0: "3", 5.0: "5"},
+                        allow_direct_input=False,
+                        tooltip={"always_visible": False, "placement": "bottom"},
+                    ),
+                ),
+                html.Div(id=SPREAD.stats),
+            ]
+        )
+    )
+    charts = html.Div(
+        [
+            dbc.Alert("z —", id=SPREAD.banner, color="secondary", class_name="py-2 mb-2"),
+            html.Div(id=SPREAD.notices),
+            components.graph(SPREAD.chart, "34vh"),
+            components.graph(SPREAD.z_chart, "34vh"),
+        ]
+    )
+    return html.Div(
+        [
+            components.page_header("Spread & z-score", f"{view.pair.base} − β·{view.pair.hedge}"),
+            dbc.Row([dbc.Col(controls, md=3), dbc.Col(charts, md=9)]),
+        ]
+    )
+
+
+register_url_writer(
+    {
+        "method": (SPREAD.method, str),
+        "lookback": (SPREAD.lookback, lookback_minutes),
+        "window": (SPREAD.window, as_text),
+        "z_window": (SPREAD.z_window, as_text),
+        "z": (SPREAD.threshold, as_text),
+    }
+)
+
+
+def banner(z: float | None, threshold: float) -> tuple[str, str]:
+    """Banner text and colour: red with the direction beyond the threshold, neutral otherwise."""
+    if z is None:
+        return "z — (not enough data)", "secondary"
+    if z > threshold:
+        return (
+            f"ALERT UP: z = {z:+.2f} > +{threshold:.1f} (spread rich: short the spread)",
+            "danger",
+        )
+    if z < -threshold:
+        return (
+            f"ALERT DOWN: z = {z:+.2f} < −{threshold:.1f} (spread cheap: buy the spread)",
+            "danger",
+        )
+    return f"z = {z:+.2f} (threshold ±{threshold:.1f})", "secondary"
+
+
+def stats_rows(result: PairResult) -> list[tuple[str, str]]:
+    latest = result.analytics.latest if result.analytics else None
+
+    def value(name: str) -> float | None:
+        return getattr(latest, name) if latest else None
+
+    hl = value("half_life")
+    return [
+        ("β", components.number(value("beta"), "{:.4f}")),
+        ("α", components.number(value("alpha"), "{:,.4f}")),
+        ("R²", components.number(value("r2"), "{:.3f}")),
+        ("ADF p", components.number(value("adf_p"), "{:.4f}")),
+        ("Half-life", "—" if hl is None else f"{hl:.1f} bars"),
+        ("Hurst", components.number(value("hurst"), "{:.3f}")),
+        ("Corr", components.number(value("corr"), "{:.3f}")),
+        ("Bars", str(len(result.ts))),
+    ]
+
+
+def render(view: View) -> tuple[Any, ...]:
+    """Everything the page shows for ``view`` (a plain function: tests call it directly)."""
+    result = services().pair_result(view)
+    notices = components.notice_alerts(result.notices)
+    stats = components.stats_table(stats_rows(result))
+    if result.analytics is None:
+        message = result.notices[0].text if result.notices else "No data"
+        empty = figures.placeholder(message)
+        text, color = banner(None, view.z)
+        return text, color, empty, empty, stats, notices
+    zone, points = zone_of(view), max_points()
+    spread = figures.spread_figure(result.ts, result.analytics.spread, zone, max_points=points)
+    zfig = figures.zscore_figure(
+        result.ts, result.analytics.z, view.z, result.alerts, zone, max_points=points
+    )
+    text, color = banner(result.analytics.latest.z, view.z)
+    return text, color, spread, zfig, stats, notices
+
+
+@callback(
+    Output(SPREAD.banner, "children"),
+    Output(SPREAD.banner, "color"),
+    Output(SPREAD.chart, "figure"),
+    Output(SPREAD.z_chart, "figure"),
+    Output(SPREAD.stats, "children"),
+    Output(SPREAD.notices, "children"),
+    *REFRESH_INPUTS,
+)
+def refresh(
+    _tick: int | None, _clicks: int | None, search: str | None, session: str | None
+) -> tuple:
+    with refresh_slot("spread", session, SHELL.tick):
+        return render(current_view(search))

@@ -1,0 +1,463 @@
+"""Data access for the pages and the API: the only module that reads the database.
+
+Owns one SQLAlchemy engine per process (created lazily, so gunicorn workers never share one),
+the read windows (an indexed ``(symbol, ts_s)`` range of ``bars_1s`` ending at the latest bar,
+never the whole table and never ``trades``), and the composition of those reads with
+``analytics``: resampling, alignment, ``compute_pair``, correlation, alert-rule state and the
+backtest. Every call opens a short connection and returns frames or frozen dataclasses; the
+degraded states a page must explain (empty database, one leg missing, ingestor stopped, open
+gap) come back as ``Notice`` values next to the data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine
+
+from analytics.alerts import AlertRule, AlertState, evaluate
+from analytics.backtest import BacktestParams, BacktestResult, run_backtest
+from analytics.bars import align_pair, complete_rows, resample_bars
+from analytics.correlation import correlation_matrix
+from analytics.errors import AnalyticsError
+from analytics.pipeline import PairAnalytics, PairParams, compute_pair
+from dashboard import health
+from dashboard.params import BAR_SECONDS, MAX_SPAN_S, View, default_view, pair_choices
+from ingest.settings import AlertRuleSettings, Settings
+from ingest.storage import (
+    BAR_COLUMNS,
+    id_span,
+    last_bar_time,
+    make_engine,
+    read_alerts,
+    read_bars,
+    read_gaps,
+    read_status,
+)
+
+Level = Literal["info", "warning", "danger"]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message a page shows instead of (or above) a chart."""
+
+    level: Level
+    text: str
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class PairWindow:
+    """Both legs of a pair over the read window: bars per leg at the view's timeframe."""
+
+    view: View
+    legs: dict[str, pd.DataFrame]
+    aligned: pd.DataFrame
+    start_s: int | None
+    end_s: int | None
+    notices: tuple[Notice, ...]
+
+    @property
+    def both_legs(self) -> bool:
+        return not any(frame.empty for frame in self.legs.values())
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class PairResult:
+    """A pair window with its analytics (``analytics`` is None when they cannot be computed)."""
+
+    window: PairWindow
+    ts: np.ndarray
+    analytics: PairAnalytics | None
+    alerts: pd.DataFrame
+    notices: tuple[Notice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """A configured alert rule with its live state replayed over the current window."""
+
+    pair: str
+    name: str
+    entry_z: float
+    exit_z: float
+    direction: str
+    timeframe: str
+    z: float | None
+    state: str
+    last_alert_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOverview:
+    """Everything the shell's status area shows."""
+
+    lights: tuple[health.SymbolHealth, ...]
+    simulated: bool
+    stopped_for_s: int | None
+    latest_bar_s: int | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class BacktestOutcome:
+    result: BacktestResult | None
+    pair: PairResult
+    notices: tuple[Notice, ...] = field(default=())
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class DataService:
+    """Reads and computes everything the dashboard shows; one instance per process."""
+
+    def __init__(self, settings: Settings, clock_ms: Callable[[], int] = _now_ms) -> None:
+        self.settings = settings
+        self._clock_ms = clock_ms
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The process's engine, created on first use (after gunicorn forks)."""
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = make_engine(self.settings.storage.url)
+            return self._engine
+
+    def now_ms(self) -> int:
+        return self._clock_ms()
+
+    # -- windows -----------------------------------------------------------------------------
+    def _read_window(
+        self, conn: Connection, symbols: tuple[str, ...], tf: str, span_s: int
+    ) -> tuple[dict[str, pd.DataFrame], int | None, int | None]:
+        latest = last_bar_time(conn, symbols)
+        if not latest:
+            return {s: resample_bars(_empty_bars(), tf) for s in symbols}, None, None
+        bar = BAR_SECONDS[tf]
+        end = max(latest.values())
+        start = ((end - span_s) // bar + 1) * bar
+        frames = {s: resample_bars(read_bars(conn, s, start, end), tf) for s in symbols}
+        return frames, start, end
+
+    def _feed_notices(
+        self, conn: Connection, symbols: tuple[str, ...], start_s: int | None, end_s: int | None
+    ) -> list[Notice]:
+        notices: list[Notice] = []
+        status = read_status(conn)
+        stopped = health.ingestor_stopped_for(status, self.now_ms())
+        if stopped is not None:
+            notices.append(
+                Notice(
+                    "danger",
+                    f"Ingestor stopped: no status update for {stopped} s. "
+                    "Data shown may be old; start it with `python -m ingest run`.",
+                )
+            )
+        elif status.empty and start_s is not None:
+            notices.append(Notice("warning", "No feed status yet: the ingestor has not reported."))
+        for gap in read_gaps(conn, state="open").to_dict("records"):
+            if gap["symbol"] in symbols and _gap_in_window(gap, start_s, end_s):
+                notices.append(
+                    Notice(
+                        "warning",
+                        f"Open gap in {gap['symbol']}: trade ids {gap['from_id']}–{gap['to_id']} "
+                        "missing (backfill pending); this window may lack trades.",
+                    )
+                )
+        return notices
+
+    def pair_window(self, view: View) -> PairWindow:
+        """Bars of both legs over the view's span, aligned, with degraded-state notices."""
+        legs = view.pair.legs
+        with self.engine.connect() as conn:
+            frames, start, end = self._read_window(conn, legs, view.tf, view.span_s)
+            notices = self._feed_notices(conn, legs, start, end)
+        empty = [s for s in legs if frames[s].empty]
+        if len(empty) == 2:
+            notices.insert(
+                0,
+                Notice(
+                    "warning",
+                    f"No data yet for {legs[0]} and {legs[1]}: the "
+                    "database has no bars for them. Start the ingestor or wait "
+                    "for the first trades.",
+                ),
+            )
+        elif empty:
+            notices.insert(
+                0,
+                Notice(
+                    "warning",
+                    f"No data for {empty[0]} in this window: only "
+                    "one leg of the pair has bars, so no spread can be "
+                    "computed.",
+                ),
+            )
+        aligned = align_pair(
+            _closes(frames[legs[0]]),
+            _closes(frames[legs[1]]),
+            bar_seconds=view.bar_seconds,
+            max_stale_bars=self.settings.analytics.max_stale_bars,
+        )
+        return PairWindow(view, frames, complete_rows(aligned), start, end, tuple(notices))
+
+    def pair_result(self, view: View, *, with_health: bool = True) -> PairResult:
+        """The pair window plus ``compute_pair`` and the stored alerts inside it."""
+        window = self.pair_window(view)
+        ts = window.aligned.index.to_numpy(dtype=np.int64)
+        notices = list(window.notices)
+        result: PairAnalytics | None = None
+        if len(ts) and window.both_legs:
+            params = PairParams(
+                method=view.method,
+                window=view.window,
+                z_window=view.z_window,
+                corr_window=view.corr_window,
+                log=self.settings.analytics.log_prices,
+            )
+            try:
+                result = compute_pair(
+                    window.aligned["base"].to_numpy(),
+                    window.aligned["hedge"].to_numpy(),
+                    params,
+                    with_health=with_health,
+                )
+            except AnalyticsError as exc:
+                notices.append(Notice("info", f"Not enough data for the analytics yet: {exc}"))
+        alerts = self.alerts(pair=view.pair.name, start_ms=(window.start_s or 0) * 1000)
+        return PairResult(window, ts, result, alerts, tuple(notices))
+
+    # -- feed --------------------------------------------------------------------------------
+    def feed_overview(self) -> FeedOverview:
+        symbols = self.settings.symbols
+        with self.engine.connect() as conn:
+            status = read_status(conn)
+            latest = last_bar_time(conn, symbols)
+        now = self.now_ms()
+        lights = tuple(health.classify_all(status, symbols, now))
+        return FeedOverview(
+            lights=lights,
+            simulated=self.settings.feed.simulated or any(light.simulated for light in lights),
+            stopped_for_s=health.ingestor_stopped_for(status, now),
+            latest_bar_s=max(latest.values()) if latest else None,
+        )
+
+    def status_report(self) -> dict[str, Any]:
+        """Feed status, gap counts and completeness per symbol (the ``/api/v1/status`` body)."""
+        symbols = self.settings.symbols
+        with self.engine.connect() as conn:
+            status = read_status(conn)
+            gaps = read_gaps(conn)
+            spans = {s: id_span(conn, s) for s in symbols}
+            latest = last_bar_time(conn, symbols)
+        now = self.now_ms()
+        rows = {r["symbol"]: r for r in status.to_dict("records")} if not status.empty else {}
+        report = []
+        for light in health.classify_all(status, symbols, now):
+            counts = health.gap_counts(gaps, light.symbol, *spans[light.symbol])
+            row = rows.get(light.symbol, {})
+            report.append(
+                {
+                    "symbol": light.symbol,
+                    "light": light.light,
+                    "reason": light.reason,
+                    "connected": bool(row.get("connected", False)),
+                    "source": row.get("source"),
+                    "last_trade_ms": light.last_trade_ms,
+                    "last_bar_s": latest.get(light.symbol),
+                    "reconnects": light.reconnects,
+                    "rate": light.rate,
+                    "gaps": {"open": counts.open, "filled": counts.filled, "lost": counts.lost},
+                    "missing_ids": counts.missing_ids,
+                    "completeness": counts.completeness,
+                }
+            )
+        return {
+            "now_ms": now,
+            "simulated": self.settings.feed.simulated
+            or any(r["source"] == "simulator" for r in report),
+            "ingestor_stopped_for_s": health.ingestor_stopped_for(status, now),
+            "symbols": report,
+        }
+
+    def completeness(self, symbols: tuple[str, ...]) -> float | None:
+        """The lowest trade-id completeness among ``symbols`` (None when none has data)."""
+        with self.engine.connect() as conn:
+            gaps = read_gaps(conn, symbol=None)
+            spans = {s: id_span(conn, s) for s in symbols}
+        values = [health.gap_counts(gaps, s, *spans[s]).completeness for s in symbols]
+        known = [v for v in values if v is not None]
+        return min(known) if known else None
+
+    # -- multi-symbol ------------------------------------------------------------------------
+    def closes(self, tf: str, bars: int) -> tuple[pd.DataFrame, tuple[Notice, ...]]:
+        """Closes of every configured symbol on one grid (bounded forward fill), last ``bars``."""
+        symbols = self.settings.symbols
+        span = min(bars * BAR_SECONDS[tf], MAX_SPAN_S)
+        with self.engine.connect() as conn:
+            frames, start, end = self._read_window(conn, symbols, tf, span)
+            notices = self._feed_notices(conn, symbols, start, end)
+        present = {s: _closes(f) for s, f in frames.items() if not f.empty}
+        if len(present) < 2:
+            notices.insert(
+                0,
+                Notice(
+                    "warning",
+                    f"Correlation needs bars of at least two symbols; found {len(present)}.",
+                ),
+            )
+            return pd.DataFrame(), tuple(notices)
+        grid = pd.concat(present, axis=1).sort_index()
+        full = np.arange(grid.index.min(), grid.index.max() + 1, BAR_SECONDS[tf])
+        limit = self.settings.analytics.max_stale_bars or None
+        filled = grid.reindex(full).ffill(limit=limit).dropna()
+        return filled, tuple(notices)
+
+    def correlation_matrix(self, tf: str, window: int) -> tuple[pd.DataFrame, tuple[Notice, ...]]:
+        closes, notices = self.closes(tf, window + 1)
+        if closes.empty:
+            return closes, notices
+        try:
+            return correlation_matrix(closes, min(window, len(closes) - 1)), notices
+        except AnalyticsError as exc:
+            return pd.DataFrame(), (*notices, Notice("info", f"No correlation yet: {exc}"))
+
+    # -- alerts ------------------------------------------------------------------------------
+    def alerts(
+        self,
+        *,
+        pair: str | None = None,
+        direction: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 1000,
+    ) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return read_alerts(
+                conn, pair=pair, direction=direction, start_ms=start_ms, end_ms=end_ms, limit=limit
+            )
+
+    def rule_states(self) -> list[RuleState]:
+        """Each configured rule replayed over its current window (armed / triggered)."""
+        return [self._rule_state(rule) for rule in self.settings.alerts.rules]
+
+    def _rule_state(self, rule: AlertRuleSettings) -> RuleState:
+        pair = next(p for p in pair_choices(self.settings) if p.name == rule.pair)
+        view = replace(
+            default_view(self.settings, pair), tf=rule.timeframe, z_window=rule.window, lookback=1
+        )
+        result = self.pair_result(view, with_health=False)
+        recent = result.alerts
+        last_ms = int(recent["ts_ms"].iloc[0]) if not recent.empty else None
+        if result.analytics is None:
+            return RuleState(
+                rule.pair,
+                rule.name,
+                rule.entry_z,
+                rule.exit_z,
+                rule.direction,
+                rule.timeframe,
+                None,
+                "no data",
+                last_ms,
+            )
+        spec = AlertRule(
+            rule.name,
+            rule.pair,
+            rule.entry_z,
+            rule.exit_z,
+            rule.cooldown_s,
+            rule.direction,
+            rule.timeframe,
+            rule.window,
+        )
+        _, state = evaluate(result.ts, result.analytics.z, spec, AlertState())
+        z = result.analytics.latest.z
+        text = "armed" if state.armed else f"triggered {state.last_direction or ''}".strip()
+        return RuleState(
+            rule.pair,
+            rule.name,
+            rule.entry_z,
+            rule.exit_z,
+            rule.direction,
+            rule.timeframe,
+            z,
+            text,
+            last_ms,
+        )
+
+    # -- backtest ----------------------------------------------------------------------------
+    def backtest(self, view: View) -> BacktestOutcome:
+        pair = self.pair_result(view, with_health=False)
+        if pair.analytics is None:
+            return BacktestOutcome(None, pair, pair.notices)
+        notices = list(pair.notices)
+        if view.method in ("ols", "robust"):
+            notices.append(
+                Notice(
+                    "info",
+                    f"The {view.method} hedge ratio is fitted on the last "
+                    f"{view.window} bars, so this backtest has look-ahead; choose "
+                    "rolling or kalman for a causal test.",
+                )
+            )
+        aligned = pair.window.aligned
+        try:
+            params = BacktestParams(
+                entry_z=view.entry,
+                exit_z=view.exit,
+                fee_bps=view.fee_bps,
+                bar_seconds=view.bar_seconds,
+            )
+            result = run_backtest(
+                pair.ts,
+                aligned["base"].to_numpy(),
+                aligned["hedge"].to_numpy(),
+                pair.analytics.beta,
+                pair.analytics.z,
+                params=params,
+            )
+        except AnalyticsError as exc:
+            notices.append(Notice("info", f"Backtest not possible: {exc}"))
+            return BacktestOutcome(None, pair, tuple(notices))
+        return BacktestOutcome(result, pair, tuple(notices))
+
+    # -- API ---------------------------------------------------------------------------------
+    def bars(self, symbol: str, tf: str, start_s: int | None, end_s: int | None) -> pd.DataFrame:
+        """Bars of ``symbol`` at ``tf`` between the times (default: the last hour of data)."""
+        with self.engine.connect() as conn:
+            if end_s is None:
+                end_s = last_bar_time(conn, (symbol,)).get(symbol, self.now_ms() // 1000)
+            if start_s is None:
+                start_s = end_s - 3600
+            return resample_bars(read_bars(conn, symbol, start_s, end_s), tf)
+
+
+def _empty_bars() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype="float64") for name in BAR_COLUMNS})
+
+
+def _gap_in_window(gap: dict[str, Any], start_s: int | None, end_s: int | None) -> bool:
+    """Whether the gap's time span (trades either side, else detection time) meets the window."""
+    if start_s is None or end_s is None:
+        return True
+    first = gap.get("from_ms") if pd.notna(gap.get("from_ms")) else gap["detected_ms"]
+    last = gap.get("to_ms") if pd.notna(gap.get("to_ms")) else gap["detected_ms"]
+    return int(last) >= start_s * 1000 and int(first) <= (end_s + 1) * 1000
+
+
+def _closes(frame: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        frame["close"].to_numpy(dtype=np.float64),
+        index=pd.Index(frame["ts_s"].to_numpy(dtype=np.int64), name="ts_s"),
+    )

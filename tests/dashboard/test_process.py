@@ -1,0 +1,84 @@
+"""Things that need a fresh process: wsgi import, bad config exit, basic auth on a second app."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.dashboard.conftest import write_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+AUTH_PROBE = """
+import base64, json, sys
+from dashboard.app import create_app
+from ingest.settings import load_settings
+client = create_app(load_settings(sys.argv[1])).server.test_client()
+good = "Basic " + base64.b64encode(b"ana:s3cret").decode()
+probes = {
+    "page": ("/spread", None), "layout": ("/_dash-layout", None), "api": ("/api/v1/pairs", None),
+    "bearer": ("/api/v1/pairs", "Bearer abc"), "bad_b64": ("/api/v1/pairs", "Basic !!!notb64"),
+    "no_colon": ("/api/v1/pairs", "Basic " + base64.b64encode(b"nocolon").decode()),
+    "wrong": ("/", "Basic " + base64.b64encode(b"ana:nope").decode()),
+    "good": ("/api/v1/pairs", good), "healthz": ("/healthz", None),
+}
+result = {k: client.get(p, headers={"Authorization": h} if h else {}).status_code
+          for k, (p, h) in probes.items()}
+result["callback"] = client.post("/_dash-update-component", json={}).status_code
+print(json.dumps(result))
+"""
+
+
+def run(code: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run(
+        [sys.executable, *code],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_wsgi_imports_and_serves(tmp_path: Path) -> None:
+    config = write_settings(tmp_path)
+    probe = "import wsgi; c = wsgi.server.test_client(); print(c.get('/healthz').status_code)"
+    done = run(["-c", probe], {"PAIRWATCH_CONFIG": str(tmp_path / "pairwatch.db.yaml")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "200"
+    assert Path(config.storage.url.removeprefix("sqlite:///")).exists()
+
+
+def test_wsgi_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pairs: []\n", encoding="utf-8")
+    done = run(["-c", "import wsgi"], {"PAIRWATCH_CONFIG": str(bad)})
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "pairs" in done.stderr
+
+
+def test_auth_enabled_without_credentials_refuses_to_start(tmp_path: Path) -> None:
+    write_settings(tmp_path, auth=True)
+    env = {
+        "PAIRWATCH_CONFIG": str(tmp_path / "pairwatch.db.yaml"),
+        "PAIRWATCH_AUTH_USERNAME": "",
+        "PAIRWATCH_AUTH_PASSWORD": "",
+    }
+    done = run(["-c", "import wsgi"], env)
+    assert done.returncode == 2 and "PAIRWATCH_AUTH_USERNAME" in done.stderr
+
+
+def test_basic_auth_guards_pages_callbacks_and_api(tmp_path: Path) -> None:
+    write_settings(tmp_path, auth=True)
+    env = {"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "s3cret"}
+    done = run(["-c", AUTH_PROBE, str(tmp_path / "pairwatch.db.yaml")], env)
+    assert done.returncode == 0, done.stderr
+    codes = json.loads(done.stdout)
+    for name in ("page", "layout", "api", "bearer", "bad_b64", "no_colon", "wrong", "callback"):
+        assert codes[name] == 401, name
+    assert codes["good"] == 200 and codes["healthz"] == 200

@@ -1,0 +1,107 @@
+"""DataService over real SQLite files seeded through ingest.storage."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dashboard.params import parse_view
+from dashboard.services import DataService
+from ingest.settings import Settings
+from ingest.storage import make_engine, upsert_status
+from tests.dashboard.conftest import (
+    END_S,
+    NOW_MS,
+    START_S,
+    TRUE_BETA,
+    cointegrated_trades,
+    seed,
+    status_row,
+    write_settings,
+)
+
+
+def test_pair_result_recovers_beta_and_reads_only_the_window(
+    service: DataService, settings: Settings
+) -> None:
+    view = parse_view(settings, {"pair": "BTC-ETH", "lookback": "30"})
+    result = service.pair_result(view)
+    assert result.analytics is not None
+    assert result.analytics.latest.beta == pytest.approx(TRUE_BETA, rel=0.15)
+    assert len(result.ts) == 30 * 60
+    assert result.ts[0] == END_S - 30 * 60 + 1 and result.ts[-1] == END_S
+    assert result.analytics.latest.adf_p is not None and result.analytics.latest.adf_p < 0.05
+
+
+def test_timeframe_resamples_and_widens_to_fit_windows(
+    service: DataService, settings: Settings
+) -> None:
+    view = parse_view(settings, {"pair": "BTC-ETH", "tf": "1m", "window": "60", "z_window": "20"})
+    result = service.pair_result(view)
+    assert set(result.ts % 60) == {0}
+    assert len(result.ts) == 80  # (window + z_window) bars, more than the 60-minute lookback
+
+
+def test_open_gap_inside_window_is_reported(service: DataService, settings: Settings) -> None:
+    notices = service.pair_result(parse_view(settings, {"pair": "BTC-ETH"})).notices
+    assert any("Open gap in BTCUSDT" in n.text for n in notices)
+    short = service.pair_result(parse_view(settings, {"pair": "BTC-ETH", "lookback": "5"})).notices
+    assert not any("Open gap" in n.text for n in short)
+
+
+def test_single_leg_pair_explains_itself(service: DataService, settings: Settings) -> None:
+    result = service.pair_result(parse_view(settings, {"pair": "SOL-ETH"}))
+    assert result.analytics is None
+    assert "only one leg" in result.notices[0].text and "SOLUSDT" in result.notices[0].text
+
+
+def test_empty_database_message(tmp_path: Path) -> None:
+    empty = DataService(write_settings(tmp_path, "empty.db"), clock_ms=lambda: NOW_MS)
+    result = empty.pair_result(parse_view(empty.settings, {}))
+    assert result.analytics is None
+    assert result.notices[0].text.startswith("No data yet for BTCUSDT and ETHUSDT")
+    assert empty.status_report()["symbols"][0]["light"] == "red"
+
+
+def test_stopped_ingestor_is_reported(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, "stopped.db")
+    seed(config.storage.url, cointegrated_trades(START_S, 600))
+    engine = make_engine(config.storage.url)
+    with engine.begin() as conn:
+        upsert_status(conn, [status_row("BTCUSDT", updated_ms=NOW_MS - 60_000, last_trade_ms=1)])
+    engine.dispose()
+    stopped = DataService(config, clock_ms=lambda: NOW_MS)
+    notices = stopped.pair_result(parse_view(config, {})).notices
+    assert notices[0].level == "danger" and "Ingestor stopped" in notices[0].text
+    assert stopped.feed_overview().stopped_for_s == 60
+
+
+def test_status_report_lights_gaps_and_completeness(service: DataService) -> None:
+    report = service.status_report()
+    rows = {r["symbol"]: r for r in report["symbols"]}
+    assert (rows["BTCUSDT"]["light"], rows["ETHUSDT"]["light"], rows["SOLUSDT"]["light"]) == (
+        "green",
+        "orange",
+        "red",
+    )
+    assert rows["BTCUSDT"]["gaps"] == {"open": 1, "filled": 0, "lost": 0}
+    assert rows["BTCUSDT"]["completeness"] == pytest.approx(1 - 10 / (2 * 7200))
+    assert report["simulated"] is True
+
+
+def test_correlation_matrix_needs_two_symbols(service: DataService) -> None:
+    matrix, _ = service.correlation_matrix("1s", 60)
+    assert list(matrix.columns) == ["BTCUSDT", "ETHUSDT"]
+    assert matrix.loc["BTCUSDT", "ETHUSDT"] > 0.5
+
+
+def test_rule_state_and_backtest(service: DataService, settings: Settings) -> None:
+    (rule,) = service.rule_states()
+    assert rule.pair == "BTC-ETH" and rule.state in {"armed", "triggered UP", "triggered DOWN"}
+    assert rule.last_alert_ms == (END_S - 60) * 1000
+    view = replace(parse_view(settings, {"method": "rolling", "window": "120"}), fee_bps=1.0)
+    outcome = service.backtest(view)
+    assert outcome.result is not None and outcome.result.n_trades > 0
+    assert len(outcome.result.equity) == len(outcome.pair.ts)
