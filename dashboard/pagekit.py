@@ -4,13 +4,15 @@ Owns the page-side half of "the URL is the view": ``current_view`` parses the qu
 (bad values fall back to defaults), ``REFRESH_INPUTS`` is the trigger set of every data callback
 (the shared Interval, the refresh-now button, the URL) plus the session id for the no-overlap
 guard, and ``register_url_writer`` adds one callback per page that writes its controls into the
-query, so a copied URL reopens the same view.
+query, so a copied URL reopens the same view. ``shared_render`` makes every tab showing the
+same view share one computation per second (see ``dashboard.memo``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from dash import Input, Output, State, callback, no_update
 
@@ -18,6 +20,8 @@ from dashboard.context import services
 from dashboard.ids import SHELL
 from dashboard.params import LOOKBACK_MINUTES, View, merge_query, parse_view, query_values
 from dashboard.timefmt import display_zone
+
+T = TypeVar("T")
 
 REFRESH_INPUTS = (
     Input(SHELL.tick, "n_intervals"),
@@ -68,3 +72,14 @@ def register_url_writer(fields: Mapping[str, tuple[str, Callable[[Any], str]]]) 
         State(SHELL.url, "search"),
         prevent_initial_call=True,
     )(write)
+
+
+def shared_render(render: Callable[..., T]) -> Callable[..., T]:
+    """Share a page's ``render`` result between requests for the same view and data."""
+    name = f"{render.__module__}.{render.__qualname__}"
+
+    @functools.wraps(render)
+    def shared(*args: Any) -> T:
+        return services().shared(name, args, lambda: render(*args))
+
+    return shared

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,12 @@ from analytics.correlation import correlation_matrix
 from analytics.errors import AnalyticsError
 from analytics.pipeline import PairAnalytics, PairParams, compute_pair
 from dashboard import health
+from dashboard.memo import SharedResults
 from dashboard.params import BAR_SECONDS, MAX_SPAN_S, View, default_view, pair_choices
 from ingest.settings import AlertRuleSettings, Settings
 from ingest.storage import (
     BAR_COLUMNS,
+    data_versions,
     id_span,
     last_bar_time,
     make_engine,
@@ -42,6 +44,7 @@ from ingest.storage import (
 )
 
 Level = Literal["info", "warning", "danger"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +121,15 @@ def _now_ms() -> int:
 class DataService:
     """Reads and computes everything the dashboard shows; one instance per process."""
 
-    def __init__(self, settings: Settings, clock_ms: Callable[[], int] = _now_ms) -> None:
+    def __init__(
+        self, settings: Settings, clock_ms: Callable[[], int] = _now_ms, share: bool = True
+    ) -> None:
         self.settings = settings
+        self._share = share
         self._clock_ms = clock_ms
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
+        self._shared = SharedResults()
 
     # -- connections -------------------------------------------------------------------------
     @property
@@ -135,6 +142,19 @@ class DataService:
 
     def now_ms(self) -> int:
         return self._clock_ms()
+
+    def data_stamp(self) -> tuple[object, ...]:
+        """What every page result depends on: newest bars, heartbeat, latest alert and gap."""
+        with self.engine.connect() as conn:
+            newest = last_bar_time(conn, self.settings.symbols)
+            return (tuple(sorted(newest.items())), *data_versions(conn))
+
+    def shared(self, name: str, args: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, shared by every request for the same page, arguments and data."""
+        if not self._share:
+            return compute()
+        key = (name, args, self.data_stamp(), self.now_ms() // 1000)
+        return self._shared.get(key, compute)
 
     # -- windows -----------------------------------------------------------------------------
     def _read_window(

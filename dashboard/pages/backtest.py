@@ -22,6 +22,7 @@ from dashboard.pagekit import (
     lookback_minutes,
     max_points,
     register_url_writer,
+    shared_render,
     zone_of,
 )
 from dashboard.params import View, merge_query
@@ -130,6 +131,7 @@ def stats_rows(outcome: BacktestOutcome) -> list[tuple[str, str]]:
     ]
 
 
+@shared_render
 def render(view: View) -> tuple:
     outcome = services().backtest(view)
     zone = zone_of(view)

@@ -15,6 +15,7 @@ from dashboard.pagekit import (
     lookback_minutes,
     max_points,
     register_url_writer,
+    shared_render,
     zone_of,
 )
 from dashboard.params import View
@@ -71,6 +72,7 @@ register_url_writer(
 )
 
 
+@shared_render
 def render(view: View) -> tuple:
     result = services().pair_result(view, with_health=False)
     notices = list(result.notices)

@@ -15,7 +15,7 @@ from dash import Output, callback, dcc, html, register_page
 from dashboard import components, figures
 from dashboard.context import services
 from dashboard.ids import OVERVIEW, SHELL
-from dashboard.pagekit import REFRESH_INPUTS, current_view
+from dashboard.pagekit import REFRESH_INPUTS, current_view, shared_render
 from dashboard.params import View, default_view, merge_query, pair_choices
 from dashboard.refresh import refresh_slot
 from dashboard.services import PairResult
@@ -89,6 +89,7 @@ def card(result: PairResult, view: View) -> dbc.Col:
     return dbc.Col(link, xs=12, md=6, xl=4)
 
 
+@shared_render
 def render(shared: View) -> tuple:
     settings = services().settings
     cards = []

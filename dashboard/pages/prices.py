@@ -15,6 +15,7 @@ from dashboard.pagekit import (
     lookback_minutes,
     max_points,
     register_url_writer,
+    shared_render,
     zone_of,
 )
 from dashboard.params import View, parse_bool, query_values
@@ -71,6 +72,7 @@ register_url_writer(
 )
 
 
+@shared_render
 def render(view: View, normalise: bool) -> tuple:
     window = services().pair_window(view)
     notices = components.notice_alerts(window.notices)

@@ -23,6 +23,7 @@ from dashboard.pagekit import (
     lookback_minutes,
     max_points,
     register_url_writer,
+    shared_render,
     zone_of,
 )
 from dashboard.params import HEDGE_METHODS, View
@@ -152,6 +153,7 @@ def stats_rows(result: PairResult) -> list[tuple[str, str]]:
     ]
 
 
+@shared_render
 def render(view: View) -> tuple[Any, ...]:
     """Everything the page shows for ``view`` (a plain function: tests call it directly)."""
     result = services().pair_result(view)

@@ -21,6 +21,7 @@ from ingest.storage.errors import SchemaVersionError, StorageError
 from ingest.storage.records import Trade
 from ingest.storage.status import (
     close_gap,
+    data_versions,
     note_gap_attempt,
     open_gap,
     read_gaps,
@@ -43,6 +44,7 @@ __all__ = [
     "Trade",
     "aggregate_trades",
     "close_gap",
+    "data_versions",
     "delete_trades_before",
     "id_span",
     "insert_alerts",

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from ingest.storage.dialect import upsert_insert
-from ingest.storage.schema import feed_status, gaps
+from ingest.storage.schema import alerts, feed_status, gaps
 
 GAP_STATES = ("open", "filled", "lost")
 
@@ -81,3 +81,16 @@ def read_gaps(
         query = query.where(and_(*conditions))
     result = conn.execute(query)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def data_versions(conn: Connection) -> tuple[int | None, int | None, int | None, int]:
+    """Cheap change markers: newest heartbeat, newest alert id, newest gap id, open gaps."""
+    row = conn.execute(
+        select(
+            select(func.max(feed_status.c.updated_ms)).scalar_subquery(),
+            select(func.max(alerts.c.id)).scalar_subquery(),
+            select(func.max(gaps.c.id)).scalar_subquery(),
+            select(func.count()).select_from(gaps).where(gaps.c.state == "open").scalar_subquery(),
+        )
+    ).one()
+    return row[0], row[1], row[2], int(row[3])
