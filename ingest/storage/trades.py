@@ -120,7 +120,11 @@ def delete_trades_before(conn: Connection, symbol: str, cutoff_ms: int, limit: i
         return 0
     conn.execute(
         delete(trades).where(
-            and_(trades.c.symbol == symbol, trades.c.trade_id.between(ids[0], ids[-1]))
+            and_(
+                trades.c.symbol == symbol,
+                trades.c.trade_id.between(ids[0], ids[-1]),
+                trades.c.ts_ms < cutoff_ms,
+            )
         )
     )
     return len(ids)
