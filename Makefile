@@ -39,6 +39,10 @@ test: $(DEV)
 bench: $(DEV)
 	$(BIN)/python -m tests.bench.run_all
 
+## soak: 10 minutes at full simulator speed; RSS of ingest and dashboard must stay flat
+soak: $(DEV)
+	$(BIN)/python -m tests.reliability.soak --minutes 10
+
 lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
