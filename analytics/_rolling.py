@@ -77,8 +77,8 @@ def window_moments(
         blocks = _blocked(values, mask, window)
         centre = blocks[np.arange(blocks.shape[0]), first]
         dev = blocks - centre[:, None]
-        if mask is not None or size % window:
-            dev *= counts  # zero the padding and the invalid points
+        if mask is not None:
+            dev *= counts  # invalid points contribute nothing (padding is never read)
         own_c = centre[block]
         # Every window is expressed around a centre inside it: its own block's, or the
         # previous block's while its own block has no counted point yet (its own-part sums

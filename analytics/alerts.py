@@ -36,8 +36,8 @@ class AlertRule:
     entry_z: float
     exit_z: float
     cooldown_s: float = 0.0
-    direction: str = "both"
-    tf: str = "1s"
+    direction: Literal["UP", "DOWN", "both"] = "both"
+    tf: Literal["1s", "1m", "5m"] = "1s"
     window: int = 60
 
     def __post_init__(self) -> None:

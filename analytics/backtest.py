@@ -26,7 +26,7 @@ P&L convention
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -68,7 +68,7 @@ class BacktestParams:
     slippage_bps: float = 0.0
     notional: float = 10_000.0
     bar_seconds: int | None = None
-    beta_space: str = "price"
+    beta_space: Literal["price", "log"] = "price"
 
     def __post_init__(self) -> None:
         entry = check_number("entry_z", self.entry_z, low=0.0, strict_low=True)
@@ -170,7 +170,7 @@ def _simulate(
     size = times.size
     book = _Book(np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size, np.int8), [])
     trades = book.trades
-    side, qb, qh, entry_i = 0, 0.0, 0.0, -1
+    side, qb, qh, entry_i, entry_fee = 0, 0.0, 0.0, -1, 0.0
     decide = np.isfinite(zs) & np.isfinite(betas)
     stop = math.inf if params.stop_z is None else params.stop_z
     for i in range(size):
@@ -180,7 +180,7 @@ def _simulate(
                 fee = cost_rate * (abs(qb) * pb[i] + abs(qh) * ph[i])
                 book.costs[i] += fee
                 gross = qb * (pb[i] - pb[entry_i]) + qh * (ph[i] - ph[entry_i])
-                total_fees = fee + float(trades[-1]["fees"])
+                total_fees = fee + entry_fee
                 trades[-1].update(
                     exit_ts=int(times[i]),
                     exit_z=zi,
@@ -196,7 +196,7 @@ def _simulate(
             qh = -side * float(betas[i]) * params.notional / leg
             fee = cost_rate * (abs(qb) * pb[i] + abs(qh) * ph[i])
             book.costs[i] += fee
-            entry_i = i
+            entry_i, entry_fee = i, fee
             trades.append(
                 {
                     "entry_ts": int(times[i]),

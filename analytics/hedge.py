@@ -133,7 +133,7 @@ def rolling_ols(base: object, hedge: object, window: int, *, intercept: bool = T
     """
     y, x = as_pair(base, hedge)
     w = check_window("window", window, minimum=MIN_FIT_OBS)
-    m = window_moments(x, y, w)
+    m = window_moments(x, y, w, var_y=False)
     assert m.mean_y is not None and m.c_xy is not None
     usable = (m.count == w) & ~window_constant(x, w)
     with np.errstate(divide="ignore", invalid="ignore"):

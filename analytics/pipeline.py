@@ -25,7 +25,14 @@ from analytics._checks import (
 from analytics.cointegration import MIN_HEALTH_OBS, CointegrationHealth, health
 from analytics.correlation import rolling_correlation
 from analytics.errors import ParameterError
-from analytics.hedge import HEDGE_METHODS, MIN_FIT_OBS, HedgeFit, hedge_series, ols_fit
+from analytics.hedge import (
+    HEDGE_METHODS,
+    MIN_FIT_OBS,
+    HedgeFit,
+    HedgeMethod,
+    hedge_series,
+    ols_fit,
+)
 from analytics.spread import rolling_zscore, spread
 
 
@@ -39,7 +46,7 @@ class PairParams:
     ``kalman_obs_var`` tune the Kalman filter; ``adf_maxlag`` is the fixed ADF lag.
     """
 
-    method: str = "ols"
+    method: HedgeMethod = "ols"
     window: int = 300
     z_window: int = 60
     corr_window: int = 60
@@ -142,7 +149,7 @@ def compute_pair(
     hedge_fit = hedge_series(
         fy,
         fx,
-        params.method,  # type: ignore[arg-type]  # validated in PairParams
+        params.method,
         params.window,
         intercept=params.intercept,
         delta=params.kalman_delta,
