@@ -4,7 +4,8 @@ Seeds two temporary SQLite files (``trades`` and ``bars_1s`` for BTCUSDT/ETHUSDT
 ``executemany``), builds the dashboard once, and times ``POST /_dash-update-component`` of the
 spread page's refresh callback through the Flask test client (default view: 1s bars, 60-minute
 lookback, OLS) with result sharing off, so every request pays the full refresh (the live cost of
-one tab, whose data changes every second). Prints a markdown table and writes ``bench-results/dashboard.json``.
+one tab, whose data changes every second). Prints a markdown table and writes
+``bench-results/dashboard.json``.
 Targets: p95 <= 50 ms, response <= 150 KB, p95(10M) / p95(10k) <= 1.5.
 
 Run: ``python -m tests.bench.bench_dashboard [--quick] [--requests N]``
