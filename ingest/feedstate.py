@@ -2,8 +2,10 @@
 
 ``FeedState`` is the in-process record of what the connection is doing: connected or not,
 reconnect count, the reason for the last disconnect, the time of the last frame overall and per
-symbol, and counters of rejected frames by kind. The reader writes it, the writer copies it into
-``feed_status`` on every flush. Plain attributes under the GIL; a lock guards the counters.
+symbol, the symbols flagged stale, counters of rejected frames by kind and of trades dropped on
+a full buffer. The reader writes it, the writer copies it into ``feed_status`` on every flush
+(``counters_note`` is how the counters reach the row's ``reason``). Plain attributes under the
+GIL; a lock guards the counters.
 """
 
 from __future__ import annotations
@@ -40,3 +42,13 @@ class FeedState:
             seen = self.rejected.get(kind, 0)
             self.rejected[kind] = seen + 1
         return seen == 0
+
+    def counters_note(self) -> str:
+        """The non-zero counters in a short line (``rejected invalid_json=2; dropped 40``)."""
+        with self._lock:
+            kinds = " ".join(f"{kind}={n}" for kind, n in sorted(self.rejected.items()))
+        parts = [
+            f"rejected {kinds}" if kinds else "",
+            f"dropped {self.dropped}" if self.dropped else "",
+        ]
+        return "; ".join(part for part in parts if part)

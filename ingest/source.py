@@ -6,12 +6,17 @@ server pings (websocket-client does this inside its receive loop, which is why `
 never blocks), parses each frame and appends trades to a bounded buffer. It reconnects with
 jittered capped exponential backoff after any drop, on ``serverShutdown``, before Binance's 24 h
 limit, and when its watchdog sees the whole connection or one symbol silent for
-``feed.silence_s``. A full buffer drops the trade: the writer sees the id hole and the gap
-ledger gets it backfilled, so overload never grows memory and never loses data silently.
+``feed.silence_s``. A silent symbol is reconnected once and stays flagged ``stale`` until its
+next trade (a symbol still quiet after a fresh connection is a quiet market, not a dead link,
+so it does not cause a reconnect loop). A full buffer drops the trade: the writer sees the id
+hole and the gap ledger gets it backfilled, so overload never grows memory and never loses data
+silently. A close (from the watchdog, a stop or ``serverShutdown``) sends the close frame and
+shuts the socket down without waiting for the server, so it always wakes the reader at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -65,10 +70,23 @@ class BinanceSource:
         self._watchdog.join(timeout)
 
     def _close(self, reason: str) -> None:
+        """End the current connection from any thread; the reader loop then reconnects or stops.
+
+        ``WebSocketApp.close`` from another thread leaves the reader blocked in ``select`` on a
+        closed socket forever; sending the close frame and shutting the socket down instead
+        wakes the reader at once, which then tears the connection down itself.
+        """
         app = self._app
-        if app is not None:
-            self._state.reason = reason
-            app.close()
+        if app is None:
+            return
+        self._state.reason = reason
+        app.keep_running = False
+        sock = app.sock
+        if sock is None:
+            return
+        with contextlib.suppress(websocket.WebSocketException, OSError):
+            sock.send_close()
+        sock.abort()
 
     def _run(self) -> None:
         backoff = Backoff()
@@ -94,15 +112,16 @@ class BinanceSource:
         self._state.connected = False
         self._state.reason = "stopped"
 
-    def _on_open(self, _ws: websocket.WebSocket) -> None:
+    def _on_open(self, _ws: websocket.WebSocketApp) -> None:
         self._opened_at = time.monotonic()
         self._state.connected = True
-        self._state.stale.clear()
         self._state.reason = ""
         self._state.last_msg_ms = now_ms()
         log.info("connected to %s", self.url)
+        if self._stopping.is_set():  # a stop that raced the connect found no socket to close
+            self._close("stopping")
 
-    def _on_message(self, _ws: websocket.WebSocket, payload: bytes | str) -> None:
+    def _on_message(self, _ws: websocket.WebSocketApp, payload: bytes | str) -> None:
         state = self._state
         received = now_ms()
         state.last_msg_ms = received
@@ -120,15 +139,16 @@ class BinanceSource:
             return
         self._got_data = True
         state.last_trade_ms[frame.symbol] = received
+        state.stale.discard(frame.symbol)
         if len(self._buffer) >= self._buffer_max:
             state.dropped += 1
             return
         self._buffer.append(frame)
 
-    def _on_error(self, _ws: websocket.WebSocket, error: Exception) -> None:
+    def _on_error(self, _ws: websocket.WebSocketApp, error: Exception) -> None:
         self._state.reason = f"{type(error).__name__}: {error}"[:200]
 
-    def _on_close(self, _ws: websocket.WebSocket, code: int | None, message: str | None) -> None:
+    def _on_close(self, _ws: websocket.WebSocketApp, code: int | None, message: str | None) -> None:
         self._state.connected = False
         if not self._state.reason:
             self._state.reason = f"closed by server ({code} {message or ''})".strip()
@@ -156,6 +176,9 @@ class BinanceSource:
             for symbol in state.symbols
             if now - max(state.last_trade_ms.get(symbol, 0), opened_ms) > limit_ms
         ]
-        if silent and len(silent) < len(state.symbols):
-            state.stale = set(silent)
-            self._close(f"{', '.join(silent)} silent for {self._feed.silence_s:g} s")
+        if not silent or len(silent) == len(state.symbols):
+            return
+        newly = [symbol for symbol in silent if symbol not in state.stale]
+        state.stale.update(silent)
+        if newly:  # one reconnect per silence: a symbol still quiet after it is a quiet market
+            self._close(f"{', '.join(newly)} silent for {self._feed.silence_s:g} s")

@@ -3,7 +3,9 @@
 ``Writer`` drains the reader's buffer every ``ingest.flush_ms`` or as soon as
 ``ingest.batch_max`` trades wait, and commits each batch in one transaction: an idempotent
 executemany of the trades, the 1-second bars (merged incrementally for fresh ids, rebuilt from
-the table for late ones), newly detected gaps, and the ``feed_status`` heartbeat. Backfill
+the table for late ones), newly detected gaps, and the ``feed_status`` heartbeat (whose
+``reason`` also carries the rejected-frame and dropped-trade counters). A failed commit puts
+the batch back and rewinds the gap tracker, so the retry records the same gaps. Backfill
 results arrive on a second queue and go through the same transaction path, so SQLite only ever
 sees one writer. Subscribers registered with ``on_commit`` are told the newest bar second after
 each commit (the alert worker listens).
@@ -38,6 +40,7 @@ from ingest.storage.records import Trade
 
 log = logging.getLogger(__name__)
 STATUS_EVERY_MS = 500
+REASON_MAX = 200  # width of feed_status.reason
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,12 @@ class Writer:
         backfill = self._take_backfill()
         if not batch and not backfill and now_ms() - self._last_status_ms < STATUS_EVERY_MS:
             return False
+        marks = dict(self.tracker.last)
         try:
             newest = self._commit(batch, backfill)
         except Exception:
             log.exception("write of %d trades failed; retrying them", len(batch))
+            self.tracker.last = marks  # the retry must see the same gaps again
             self._buffer.extendleft(reversed(batch))
             for item in backfill:
                 self.backfills.put(item)
@@ -162,14 +167,15 @@ class Writer:
         for trade in batch or ():
             counts[trade.symbol] = counts.get(trade.symbol, 0) + 1
         state = self._state
+        note = state.counters_note()
         rows = []
         for symbol in state.symbols:
             instant = counts.get(symbol, 0) / elapsed_s
             rate = 0.8 * self._rates.get(symbol, instant) + 0.2 * instant
             self._rates[symbol] = rate
-            reason = state.reason
-            if symbol in state.stale:
-                reason = f"{symbol} went silent; reconnecting"
+            reason = "ingestor stopped" if final else state.reason
+            if symbol in state.stale and not final:
+                reason = f"{symbol} went silent (no trade for feed.silence_s); feed reconnected"
             rows.append(
                 {
                     "symbol": symbol,
@@ -181,7 +187,7 @@ class Writer:
                     "last_trade_id": self.tracker.last_id(symbol),
                     "rate": rate,
                     "source": state.source,
-                    "reason": "ingestor stopped" if final else reason,
+                    "reason": "; ".join(part for part in (reason, note) if part)[:REASON_MAX],
                 }
             )
         self._last_status_ms = stamp

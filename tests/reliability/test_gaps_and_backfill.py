@@ -1,0 +1,124 @@
+"""Gap ledger and REST backfill: fillable and unfillable holes, 429 + Retry-After, SIGTERM.
+
+Ids are withheld from the stream with ``sim.skip_ids`` (REST still serves them) and, for the
+unfillable case, also removed from REST with ``sim.forget_ids``. The ledger must end with the
+first gap ``filled`` and the second ``lost`` with a reason, and ``python -m ingest status``
+must report both.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from ingest.storage import make_engine, read_gaps
+from tests.conftest import REPO, wait_until
+from tests.ingest_process import IngestProcess, ingest_config, stored_count
+from tests.reliability.support import paused_simulator, tally, wait_complete
+
+
+def _next_id(sim, symbol: str) -> int:
+    return sim.config.start_id_for(symbol) + sim.generated(symbol)
+
+
+def test_fillable_gap_is_filled_and_unfillable_gap_is_marked_lost(tmp_path, sqlite_url) -> None:
+    """Case 4: 500 skipped ids REST serves, 200 skipped ids REST has forgotten."""
+    sim = paused_simulator(rate=1000, seed=21, generate="always")
+    with sim:
+        engine = make_engine(sqlite_url)
+        config = ingest_config(tmp_path, sim, sqlite_url)
+        with IngestProcess(config) as ingest:
+            sim.wait_connections(1, timeout=15)
+            start = _next_id(sim, "BTCUSDT")
+            fillable = (start + 1000, start + 1499)
+            unfillable = (start + 2500, start + 2699)
+            sim.skip_ids("BTCUSDT", *fillable)
+            sim.skip_ids("BTCUSDT", *unfillable)
+            sim.forget_ids("BTCUSDT", *unfillable)
+            sim.resume()
+            sim.wait_generated(start + 4000, timeout=20, symbol="BTCUSDT")
+            sim.pause()
+            final = wait_complete(engine, sim, timeout=30)
+            assert ingest.terminate() == 0
+        with engine.connect() as conn:
+            gaps = read_gaps(conn).set_index("from_id")
+        status = subprocess.run(
+            [sys.executable, "-m", "ingest", "--config", str(config), "status"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        filled, lost = gaps.loc[fillable[0]], gaps.loc[unfillable[0]]
+        print(
+            f"\n[gaps] {final} filled={fillable} ({filled.state}) "
+            f"lost={unfillable} ({lost.state}: {lost.reason!r})\n{status}"
+        )
+        assert len(gaps) == 2
+        assert (filled.state, int(filled.to_id)) == ("filled", fillable[1])
+        assert (lost.state, int(lost.to_id)) == ("lost", unfillable[1])
+        assert "200 of 200 ids not served" in lost.reason
+        assert "gaps filled: 1" in status
+        assert "gaps lost: 1" in status
+
+
+def _rest_waits(sim) -> tuple[float, float]:
+    """(time of the first 429, time of the next call) from the simulator's REST log."""
+    log = [entry for entry in sim.rest_log() if "historicalTrades" in entry[1]]
+    first = next(i for i, entry in enumerate(log) if entry[2] == 429)
+    return log[first][0], log[first + 1][0]
+
+
+def test_rest_429_retry_after_is_respected(tmp_path, sqlite_url) -> None:
+    """Case 7: the first backfill call gets 429 with ``Retry-After: 2``."""
+    sim = paused_simulator(rate=500, seed=23, generate="always")
+    with sim:
+        engine = make_engine(sqlite_url)
+        with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
+            sim.wait_connections(1, timeout=15)
+            start = _next_id(sim, "ETHUSDT")
+            sim.inject_rest_errors(1, status=429, retry_after=2)
+            sim.skip_ids("ETHUSDT", start + 200, start + 299)
+            sim.resume()
+            sim.wait_generated(start + 1000, timeout=15, symbol="ETHUSDT")
+            sim.pause()
+            final = wait_complete(engine, sim, timeout=30)
+            assert ingest.terminate() == 0
+            log = ingest.output()
+        refused, retried = _rest_waits(sim)
+        waited = retried - refused
+        print(f"\n[429] waited={waited:.2f}s retry_after=2 rest_calls={sim.rest_calls} {final}")
+        assert waited >= 2.0
+        assert "REST 429: waiting 2.0 s" in log
+
+
+def test_sigterm_during_backfill_exits_within_5s(tmp_path, sqlite_url) -> None:
+    """A backfill stuck in a 60 s ``Retry-After`` must not delay a SIGTERM; a restart fills."""
+    sim = paused_simulator(rate=500, seed=29, generate="always")
+    with sim:
+        engine = make_engine(sqlite_url)
+        config = ingest_config(tmp_path, sim, sqlite_url)
+        with IngestProcess(config) as ingest:
+            sim.wait_connections(1, timeout=15)
+            start = _next_id(sim, "BTCUSDT")
+            sim.inject_rest_errors(1, status=429, retry_after=60)
+            sim.skip_ids("BTCUSDT", start + 100, start + 199)
+            sim.resume()
+            wait_until(lambda: any(e[2] == 429 for e in sim.rest_log()), 15, "a 429")
+            began = time.monotonic()
+            assert ingest.terminate(timeout=5) == 0
+            stop_s = time.monotonic() - began
+        with engine.connect() as conn:
+            still_open = int((read_gaps(conn).state == "open").sum())
+        before = stored_count(engine)
+        with IngestProcess(config) as again:  # live trades after the restart reveal the hole
+            wait_until(lambda: stored_count(engine) > before + 1000, 20, "live trades again")
+            sim.pause()
+            final = wait_complete(engine, sim, timeout=30)
+            assert again.terminate() == 0
+        print(f"\n[sigterm-in-backfill] exit={stop_s:.2f}s open_at_exit={still_open} {final}")
+        assert stop_s < 5
+        assert still_open == 1
+        assert tally(engine, sim).complete
