@@ -80,8 +80,13 @@ def stats_table(rows: Sequence[tuple[str, str]], component_id: str | None = None
     return dbc.Table(html.Tbody(body), size="sm", class_name="mb-0", **extra)
 
 
-def page_header(title: str, subtitle: str = "") -> html.Div:
+def page_header(title: str, subtitle: str = "", subtitle_id: str | None = None) -> html.Div:
+    """Page title with a muted subtitle (give it an id when a callback keeps it current)."""
+    extra = {"id": subtitle_id} if subtitle_id else {}
     return html.Div(
-        [html.H4(title, className="mb-0"), html.Small(subtitle, className="text-body-secondary")],
+        [
+            html.H4(title, className="mb-0"),
+            html.Small(subtitle, className="text-body-secondary", **extra),
+        ],
         className="mb-3",
     )

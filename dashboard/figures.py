@@ -225,7 +225,11 @@ def heatmap_figure(matrix: pd.DataFrame, title: str = "Correlation of log return
             hovertemplate="%{y} / %{x}: %{z:.3f}<extra></extra>",
         )
     )
-    figure.update_layout(hovermode="closest", yaxis={"autorange": "reversed"})
+    figure.update_layout(
+        hovermode="closest",
+        xaxis={"automargin": True},
+        yaxis={"autorange": "reversed", "automargin": True},
+    )
     return figure
 
 

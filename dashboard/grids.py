@@ -1,7 +1,8 @@
 """AG Grid tables in the dark theme, and the frames they show with times in the display zone.
 
 Owns the grid configuration shared by the alerts and backtest pages (sortable, filterable,
-resizable columns; the Theming API dark parameters, since AG Grid's CDN themes are not used)
+resizable columns; formatted right-aligned numbers; time columns wide enough to read; the
+Theming API dark parameters, since AG Grid's CDN themes are not used)
 and the conversion of epoch columns into zone-formatted text columns for display and CSV.
 """
 
@@ -21,23 +22,41 @@ DARK_THEME = {
 NUMBER_FORMAT = {"function": "params.value == null ? '' : d3.format(',.4~f')(params.value)"}
 
 
-def grid(component_id: str, columns: Sequence[str], numeric: Sequence[str] = ()) -> dag.AgGrid:
-    column_defs = [
-        {
-            "field": name,
+TIME_MIN_WIDTH = 205  # px: "2024-06-01 21:00:03 IST" (or an epoch in ms) without an ellipsis
+
+
+def _column(name: str, numeric: bool, wide: bool) -> dict[str, object]:
+    column: dict[str, object] = {"field": name}
+    if numeric:
+        column |= {
             "type": "rightAligned",
             "valueFormatter": NUMBER_FORMAT,
             "filter": "agNumberColumnFilter",
         }
-        if name in numeric
-        else {"field": name}
-        for name in columns
-    ]
+    if wide:
+        column["minWidth"] = TIME_MIN_WIDTH
+    return column
+
+
+def grid(
+    component_id: str,
+    columns: Sequence[str],
+    numeric: Sequence[str] = (),
+    times: Sequence[str] = (),
+) -> dag.AgGrid:
+    """A dark grid; ``numeric`` columns right-aligned and formatted, ``times`` kept readable."""
+    column_defs = [_column(name, name in numeric, name in times) for name in columns]
     return dag.AgGrid(
         id=component_id,
         columnDefs=column_defs,
         rowData=[],
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "resizable": True,
+            "flex": 1,
+            "minWidth": 80,
+        },
         dashGridOptions={"theme": DARK_THEME, "pagination": True, "paginationPageSize": 50},
         style={"height": "45vh"},
     )

@@ -44,6 +44,7 @@ class PricesIds:
     volume: str = "prices-volume"
     normalise: str = "prices-normalise"
     lookback: str = "prices-lookback"
+    subtitle: str = "prices-subtitle"
     notices: str = "prices-notices"
 
 
@@ -58,6 +59,7 @@ class SpreadIds:
     chart: str = "spread-chart"
     z_chart: str = "spread-z-chart"
     stats: str = "spread-stats"
+    subtitle: str = "spread-subtitle"
     notices: str = "spread-notices"
 
 
@@ -96,6 +98,7 @@ class BacktestIds:
     download_btn: str = "bt-download-btn"
     download: str = "bt-download"
     notices: str = "bt-notices"
+    subtitle: str = "bt-subtitle"
 
 
 SHELL = ShellIds()

@@ -4,7 +4,8 @@ Owns the page-side half of "the URL is the view": ``current_view`` parses the qu
 (bad values fall back to defaults), ``REFRESH_INPUTS`` is the trigger set of every data callback
 (the shared Interval, the refresh-now button, the URL) plus the session id for the no-overlap
 guard, and ``register_url_writer`` adds one callback per page that writes its controls into the
-query, so a copied URL reopens the same view. ``shared_render`` makes every tab showing the
+query, so a copied URL reopens the same view; ``register_subtitle`` keeps a page's subtitle
+(which names the pair) in step with that query. ``shared_render`` makes every tab showing the
 same view share one computation per second (see ``dashboard.memo``).
 """
 
@@ -52,6 +53,20 @@ def as_text(value: Any) -> str:
 def lookback_minutes(index: Any) -> str:
     position = int(index) if isinstance(index, int | float) else 0
     return str(LOOKBACK_MINUTES[min(max(position, 0), len(LOOKBACK_MINUTES) - 1)])
+
+
+def register_subtitle(component_id: str, text: Callable[[View], str]) -> Callable:
+    """Keep a page subtitle that names the pair in step with the URL (the layout only sees
+    the query the page was opened with; the shared pair and timeframe change afterwards)."""
+
+    def retitle(search: str | None) -> str:
+        return text(current_view(search))
+
+    return callback(
+        Output(component_id, "children"),
+        Input(SHELL.url, "search"),
+        prevent_initial_call=True,
+    )(retitle)
 
 
 def register_url_writer(fields: Mapping[str, tuple[str, Callable[[Any], str]]]) -> Callable:

@@ -58,7 +58,7 @@ def _controls(settings: Settings) -> list[Any]:
             id=SHELL.pair,
             clearable=False,
             value=default.pair.name,
-            style={"width": "15rem"},
+            style={"width": "10rem"},
             options=[{"label": p.name, "value": p.name} for p in pair_choices(settings)],
         ),
         dbc.RadioItems(
@@ -75,7 +75,7 @@ def _controls(settings: Settings) -> list[Any]:
             id=SHELL.refresh_s,
             clearable=False,
             value=refresh_ms,
-            style={"width": "6.5rem"},
+            style={"width": "5.5rem"},
             options=[{"label": f"{ms / 1000:g} s", "value": ms} for ms in choices],
         ),
         dbc.Button("Pause", id=SHELL.pause, size="sm", color="secondary", outline=True),

@@ -5,7 +5,13 @@
 writer, which inserts idempotently and rebuilds the affected bars. A gap ends ``filled`` when
 every id came back, ``lost`` when the exchange no longer serves some of them (the reason says how
 many). It spends at most half of Binance's 6,000-per-minute request weight and sleeps for the
-``Retry-After`` the server gives on 429/418, so it can never get the IP banned. ``stop``
+``Retry-After`` the server gives on 429/418, so it can never get the IP banned.
+
+A few seconds after every (re)connection it also asks REST for the newest trade of each symbol
+that has not traded since, and hands it to the writer as if streamed: when trades happened while
+the ingestor was down or disconnected and the symbol then went quiet, no live trade would reveal
+that hole; the newest REST trade does, and the writer opens the gap. Symbols that did trade are
+left alone, because their first live trade already revealed any hole. ``stop``
 interrupts those waits at once, so a shutdown during a backfill is not delayed by them.
 """
 
@@ -19,8 +25,9 @@ from collections import deque
 import requests
 from sqlalchemy import Engine
 
-from ingest.binance import FrameError, backfill_url, trade_from_rest
+from ingest.binance import FrameError, backfill_url, latest_trade_url, trade_from_rest
 from ingest.errors import BackfillError
+from ingest.feedstate import FeedState, now_ms
 from ingest.settings import FeedSettings
 from ingest.storage import note_gap_attempt, read_gaps
 from ingest.storage.records import Trade
@@ -33,15 +40,26 @@ WEIGHT_BUDGET_PER_MIN = 3000
 POLL_S = 1.0
 MAX_RETRY_AFTER_S = 300.0
 REQUEST_TIMEOUT_S = 10.0
+PROBE_AFTER_S = 3.0
 
 
 class Backfiller:
     """Fills open gaps from REST on its own thread until stopped."""
 
-    def __init__(self, engine: Engine, feed: FeedSettings, writer: Writer) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        feed: FeedSettings,
+        writer: Writer,
+        state: FeedState,
+        live: deque[Trade],
+    ) -> None:
         self._engine = engine
         self._feed = feed
         self._writer = writer
+        self._state = state
+        self._live = live
+        self._probed_connection = 0
         self._session = requests.Session()
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -62,6 +80,7 @@ class Backfiller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self._probe_newest_trades()
             with self._engine.connect() as conn:
                 pending = read_gaps(conn, state="open")
             for gap in pending.sort_values("id").itertuples(index=False):
@@ -83,7 +102,7 @@ class Backfiller:
     def _fill(self, gap_id: int, symbol: str, from_id: int, to_id: int) -> None:
         next_id, missing = from_id, 0
         while next_id <= to_id and not self._stopping.is_set():
-            page = self._fetch(symbol, next_id, min(PAGE, to_id - next_id + 1))
+            page = self._fetch_page(symbol, next_id, min(PAGE, to_id - next_id + 1))
             wanted = [t for t in page if next_id <= t.trade_id <= to_id]
             if not wanted:
                 break
@@ -99,15 +118,33 @@ class Backfiller:
         self._done.add(gap_id)
         log.info("gap %s %d-%d %s %s", symbol, from_id, to_id, state, reason)
 
-    def _fetch(self, symbol: str, from_id: int, limit: int) -> list[Trade]:
+    def _probe_newest_trades(self) -> None:
+        """Once per connection: feed each quiet symbol's newest REST trade to the writer."""
+        state = self._state
+        connection = state.connections
+        if not state.connected or connection == self._probed_connection:
+            return
+        if now_ms() - state.connected_ms < PROBE_AFTER_S * 1000:
+            return
+        quiet = [s for s in state.symbols if state.last_trade_ms.get(s, 0) < state.connected_ms]
+        feed = self._feed
+        try:
+            for symbol in quiet:
+                url = latest_trade_url(feed.rest_url, feed.market, feed.stream, symbol)
+                self._live.extend(self._fetch(url, symbol)[-1:])
+        except BackfillError as exc:
+            log.warning("newest-trade probe failed (%s); retrying", exc)
+            return
+        self._probed_connection = connection
+
+    def _fetch_page(self, symbol: str, from_id: int, limit: int) -> list[Trade]:
+        feed = self._feed
         url = backfill_url(
-            self._feed.rest_url,
-            self._feed.market,
-            self._feed.stream,
-            symbol,
-            from_id=from_id,
-            limit=limit,
+            feed.rest_url, feed.market, feed.stream, symbol, from_id=from_id, limit=limit
         )
+        return self._fetch(url, symbol)
+
+    def _fetch(self, url: str, symbol: str) -> list[Trade]:
         response = self._get(url)
         while response.status_code in (418, 429):
             wait = _retry_after(response.headers.get("Retry-After"))

@@ -2,7 +2,8 @@
 
 This module owns everything pairwatch knows about Binance's market-data protocol and nothing
 else: it builds combined-stream URLs for spot (``/stream?streams=...``) and USD-M futures
-(the routed ``/market/stream?streams=...``), names the REST backfill endpoints, and turns a
+(the routed ``/market/stream?streams=...``), names the REST endpoints of backfill and of the
+newest trade, and turns a
 websocket payload into a ``Trade`` or a ``Control`` frame. Anything malformed or unexpected
 raises ``FrameError`` carrying a short kind (``invalid_json``, ``wrong_types`` …) that the
 reader counts; the parser itself never logs and never touches the network.
@@ -54,10 +55,20 @@ def backfill_url(
     rest_base: str, market: Market, stream: StreamKind, symbol: str, *, from_id: int, limit: int
 ) -> str:
     """REST URL returning up to ``limit`` trades of ``symbol`` starting at id ``from_id``."""
-    prefix = "/fapi/v1" if market == "usdm" else "/api/v3"
     endpoint = "aggTrades" if stream == "aggTrade" else "historicalTrades"
-    query = urlencode({"symbol": symbol, "fromId": from_id, "limit": limit})
-    return f"{rest_base.rstrip('/')}{prefix}/{endpoint}?{query}"
+    params = {"symbol": symbol, "fromId": from_id, "limit": limit}
+    return _rest_url(rest_base, market, endpoint, params)
+
+
+def latest_trade_url(rest_base: str, market: Market, stream: StreamKind, symbol: str) -> str:
+    """REST URL of the newest trade of ``symbol`` (reveals trades missed while disconnected)."""
+    endpoint = "aggTrades" if stream == "aggTrade" else "trades"
+    return _rest_url(rest_base, market, endpoint, {"symbol": symbol, "limit": 1})
+
+
+def _rest_url(rest_base: str, market: Market, endpoint: str, params: dict[str, object]) -> str:
+    prefix = "/fapi/v1" if market == "usdm" else "/api/v3"
+    return f"{rest_base.rstrip('/')}{prefix}/{endpoint}?{urlencode(params)}"
 
 
 def _number(value: Any, field: str) -> float:

@@ -28,6 +28,8 @@ class FeedState:
     source: str
     connected: bool = False
     reconnects: int = 0
+    connections: int = 0
+    connected_ms: int = 0
     reason: str = "starting"
     last_msg_ms: int | None = None
     last_trade_ms: dict[str, int] = field(default_factory=dict)

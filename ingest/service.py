@@ -1,10 +1,10 @@
-"""The ingest process: wires reader, writer, backfill and alert worker around one lock.
+"""The ingest process: wires reader, writer, backfill, alerts and retention around one lock.
 
 ``Ingestor.run`` takes the single-instance lock (or waits for it as a standby), starts the
-writer before the reader so no trade waits on a missing consumer, starts the backfiller and the
-alert worker, and blocks until ``stop`` is set (the CLI sets it on SIGTERM/SIGINT). Shutdown
-closes the socket first, then lets the writer drain every buffered trade, then releases the
-lock, so a clean stop loses nothing and takes well under five seconds.
+writer before the reader so no trade waits on a missing consumer, starts the backfiller, the
+alert worker and the retention pruner, and blocks until ``stop`` is set (the CLI sets it on
+SIGTERM/SIGINT). Shutdown closes the socket first, then lets the writer drain every buffered
+trade, then releases the lock, so a clean stop loses nothing and takes well under five seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ingest.alert_worker import AlertWorker
 from ingest.backfill import Backfiller
 from ingest.feedstate import FeedState
 from ingest.lock import InstanceLock
+from ingest.retention import Pruner
 from ingest.settings import Settings
 from ingest.source import BinanceSource
 from ingest.storage.records import Trade
@@ -61,12 +62,16 @@ class Ingestor:
             settings.feed, settings.symbols, buffer, settings.ingest.queue_max, self.state
         )
         backfiller = (
-            Backfiller(self.engine, settings.feed, writer) if settings.feed.backfill else None
+            Backfiller(self.engine, settings.feed, writer, self.state, buffer)
+            if settings.feed.backfill
+            else None
         )
         alerts = AlertWorker(self.engine, settings)
+        pruner = Pruner(self.engine, settings.symbols, settings.storage.retention_days)
         writer.on_commit(alerts.notify)
         writer.start()
         alerts.start()
+        pruner.start()
         if backfiller:
             backfiller.start()
         reader.start()
@@ -77,4 +82,5 @@ class Ingestor:
             backfiller.stop()
         writer.stop()
         alerts.stop()
+        pruner.stop()
         log.info("stopped after writing %d trades", writer.written)

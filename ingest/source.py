@@ -115,6 +115,8 @@ class BinanceSource:
     def _on_open(self, _ws: websocket.WebSocketApp) -> None:
         self._opened_at = time.monotonic()
         self._state.connected = True
+        self._state.connections += 1
+        self._state.connected_ms = now_ms()
         self._state.reason = ""
         self._state.last_msg_ms = now_ms()
         log.info("connected to %s", self.url)

@@ -64,7 +64,7 @@ def layout(**_query: str) -> html.Div:
             html.H6("Rules"),
             html.Div(id=ALERTS.rules, className="mb-3"),
             filters,
-            grids.grid(ALERTS.grid, COLUMNS, NUMERIC),
+            grids.grid(ALERTS.grid, COLUMNS, NUMERIC, times=("time", "ts_ms")),
             dcc.Download(id=ALERTS.download),
         ]
     )

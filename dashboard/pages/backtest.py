@@ -21,6 +21,7 @@ from dashboard.pagekit import (
     current_view,
     lookback_minutes,
     max_points,
+    register_subtitle,
     register_url_writer,
     shared_render,
     zone_of,
@@ -31,7 +32,7 @@ from dashboard.services import BacktestOutcome
 register_page(__name__, path="/backtest", name="Backtest", order=5, title="pairwatch · backtest")
 
 TRADE_COLUMNS = ("entry", "exit", "side", "entry_z", "exit_z", "beta", "pnl", "fees", "reason")
-NUMERIC = ("side", "entry_z", "exit_z", "beta", "pnl", "fees")
+NUMERIC = ("entry_z", "exit_z", "beta", "pnl", "fees")
 NOTIONAL = 10_000.0
 
 
@@ -77,21 +78,24 @@ def layout(**query: str) -> html.Div:
             html.Div(id=BACKTEST.notices),
             components.graph(BACKTEST.equity, "30vh"),
             components.graph(BACKTEST.drawdown, "22vh"),
-            grids.grid(BACKTEST.trades, TRADE_COLUMNS, NUMERIC),
+            grids.grid(BACKTEST.trades, TRADE_COLUMNS, NUMERIC, times=("entry", "exit")),
         ]
     )
     return html.Div(
         [
-            components.page_header(
-                "Backtest",
-                f"{view.pair.name}: z-score mean reversion, "
-                f"{view.method} hedge, notional {NOTIONAL:,.0f}",
-            ),
+            components.page_header("Backtest", subtitle(view), BACKTEST.subtitle),
             dbc.Row([dbc.Col(controls, md=3), dbc.Col(results, md=9)]),
         ]
     )
 
 
+def subtitle(view: View) -> str:
+    return (
+        f"{view.pair.name}: z-score mean reversion, {view.method} hedge, notional {NOTIONAL:,.0f}"
+    )
+
+
+register_subtitle(BACKTEST.subtitle, subtitle)
 register_url_writer(
     {
         "entry": (BACKTEST.entry, as_text),

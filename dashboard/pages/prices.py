@@ -14,6 +14,7 @@ from dashboard.pagekit import (
     current_view,
     lookback_minutes,
     max_points,
+    register_subtitle,
     register_url_writer,
     shared_render,
     zone_of,
@@ -55,7 +56,7 @@ def layout(**query: str) -> html.Div:
     )
     return html.Div(
         [
-            components.page_header("Prices", f"{view.pair.base} and {view.pair.hedge}"),
+            components.page_header("Prices", subtitle(view), PRICES.subtitle),
             controls,
             html.Div(id=PRICES.notices),
             components.graph(PRICES.chart, "45vh"),
@@ -64,6 +65,11 @@ def layout(**query: str) -> html.Div:
     )
 
 
+def subtitle(view: View) -> str:
+    return f"{view.pair.base} and {view.pair.hedge}"
+
+
+register_subtitle(PRICES.subtitle, subtitle)
 register_url_writer(
     {
         "lookback": (PRICES.lookback, lookback_minutes),

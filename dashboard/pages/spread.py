@@ -22,6 +22,7 @@ from dashboard.pagekit import (
     current_view,
     lookback_minutes,
     max_points,
+    register_subtitle,
     register_url_writer,
     shared_render,
     zone_of,
@@ -100,12 +101,17 @@ def layout(**query: str) -> html.Div:
     )
     return html.Div(
         [
-            components.page_header("Spread & z-score", f"{view.pair.base} − β·{view.pair.hedge}"),
+            components.page_header("Spread & z-score", subtitle(view), SPREAD.subtitle),
             dbc.Row([dbc.Col(controls, md=3), dbc.Col(charts, md=9)]),
         ]
     )
 
 
+def subtitle(view: View) -> str:
+    return f"{view.pair.base} − β·{view.pair.hedge}"
+
+
+register_subtitle(SPREAD.subtitle, subtitle)
 register_url_writer(
     {
         "method": (SPREAD.method, str),

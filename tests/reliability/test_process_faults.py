@@ -81,3 +81,24 @@ def test_standby_takes_over_after_kill9(tmp_path, backend_url) -> None:
         backend = backend_url.split(":", 1)[0]
         print(f"\n[standby {backend}] takeover={took_over:.2f}s gaps={gap_states(engine)} {final}")
         assert took_over < 10
+
+
+def test_restart_finds_downtime_of_a_symbol_that_then_goes_quiet(tmp_path, sqlite_url) -> None:
+    """Trades made while down, then silence: only the newest-trade probe can reveal the hole."""
+    sim = paused_simulator(rate=200, seed=41, generate="always")
+    with sim:
+        engine = make_engine(sqlite_url)
+        config = ingest_config(tmp_path, sim, sqlite_url, {"feed": {"silence_s": 60}})
+        with IngestProcess(config) as first:
+            sim.wait_connections(1, timeout=15)
+            sim.resume()
+            wait_until(lambda: stored_count(engine) > 400, 20, "first ingestor writing")
+            assert first.terminate() == 0
+        down_from = sim.generated("ETHUSDT")
+        sim.wait_until(lambda: sim.generated("ETHUSDT") > down_from + 300, timeout=10)
+        sim.silence("ETHUSDT", 120)  # ETH traded while we were down, then went quiet
+        with IngestProcess(config) as second:
+            final = wait_complete(engine, sim, timeout=30)
+            assert second.terminate() == 0
+        print(f"\n[quiet after downtime] eth_down={sim.generated('ETHUSDT') - down_from} {final}")
+        assert final.complete
