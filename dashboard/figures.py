@@ -180,17 +180,39 @@ def zscore_figure(
         rows = alerts[alerts["direction"] == direction] if not alerts.empty else alerts
         if rows.empty:
             continue
-        stamps = rows["ts_ms"].to_numpy(dtype=np.int64)[-max_points:] // 1000
+        rows = rows.iloc[-max_points:]
+        stamps = rows["ts_ms"].to_numpy(dtype=np.int64) // 1000
+        fired_z = rows["z"].to_numpy(dtype=np.float64)
         figure.add_trace(
             go.Scatter(
                 x=wall_clock_ms(stamps, zone),
-                y=rows["z"].to_numpy(dtype=np.float64)[-max_points:],
+                y=_on_line(ts_s, z, stamps, fired_z),
                 name=f"alert {direction}",
                 mode="markers",
                 marker={"color": color, "symbol": symbol, "size": 10},
+                text=[
+                    f"rule {r}: z={v:.2f} on its own window"
+                    for r, v in zip(rows["rule"], fired_z, strict=True)
+                ],
+                hovertemplate="%{text}<extra></extra>",
             )
         )
     return figure
+
+
+def _on_line(
+    ts_s: np.ndarray, z: np.ndarray, stamps: np.ndarray, fired_z: np.ndarray
+) -> np.ndarray:
+    """Marker heights: the charted z of the bar holding each alert (the rule's z if none).
+
+    A rule may watch another z window than the chart, so its own z would float off the line.
+    """
+    if ts_s.size == 0:
+        return fired_z
+    index = np.clip(np.searchsorted(ts_s, stamps, side="right") - 1, 0, ts_s.size - 1)
+    charted = np.asarray(z, dtype=np.float64)[index]
+    inside = (stamps >= ts_s[0]) & np.isfinite(charted)
+    return np.where(inside, charted, fired_z)
 
 
 def correlation_figure(

@@ -96,7 +96,12 @@ def test_zscore_figure_bands_markers_and_budget() -> None:
     ts = np.arange(1_717_200_000, 1_717_200_000 + 10_000)
     z = np.sin(np.arange(10_000) / 50.0) * 3
     alerts = pd.DataFrame(
-        {"direction": ["UP", "DOWN"], "ts_ms": [ts[5] * 1000, ts[9] * 1000], "z": [2.5, -2.6]}
+        {
+            "direction": ["UP", "DOWN", "UP"],
+            "ts_ms": [ts[5] * 1000, ts[9] * 1000, (ts[0] - 60) * 1000],
+            "z": [2.5, -2.6, 3.1],
+            "rule": ["z2", "z2", "z2"],
+        }
     )
     fig = figures.zscore_figure(ts, z, 2.5, alerts, "Asia/Kolkata", max_points=500)
     assert len(fig.data[0].x) == 500
@@ -104,6 +109,10 @@ def test_zscore_figure_bands_markers_and_budget() -> None:
     assert [t.name for t in fig.data[1:]] == ["alert UP", "alert DOWN"]
     # Wall clock in Kolkata is UTC + 5:30.
     assert fig.data[1].x[0] == (ts[5] + 19_800) * 1000
+    # Markers sit on the charted z of their bar; one before the chart keeps the rule's z.
+    assert list(fig.data[1].y) == pytest.approx([z[5], 3.1])
+    assert list(fig.data[2].y) == pytest.approx([z[9]])
+    assert "rule z2: z=2.50" in fig.data[1].text[0]
     assert fig.layout.xaxis.title.text == "time (Asia/Kolkata)"
 
 
