@@ -16,6 +16,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pandas as pd
+
 from ingest.errors import IngestError
 from ingest.settings import ConfigError, Settings, load_settings
 from ingest.storage import StorageError, make_engine, read_gaps, read_status, trade_summary
@@ -73,7 +75,8 @@ def _status(settings: Settings) -> int:
     engine = make_engine(settings.storage.url)
     summary = trade_summary(engine)
     with engine.connect() as conn:
-        rates = dict(read_status(conn)[["symbol", "rate"]].itertuples(index=False))
+        feed = read_status(conn)
+        rates = dict(feed[["symbol", "rate"]].itertuples(index=False))
         gaps = read_gaps(conn)
     print(
         STATUS_ROW.format(
@@ -102,9 +105,30 @@ def _status(settings: Settings) -> int:
         )
     if summary.empty:
         print("(no trades stored yet)")
+    _print_feed(feed)
+    _print_gaps(gaps)
+    return 0
+
+
+def _print_feed(feed: pd.DataFrame) -> None:
+    for row in feed.itertuples(index=False):
+        state = "connected" if row.connected else "disconnected"
+        print(
+            f"feed {row.symbol}: {state} ({row.source}), reconnects {row.reconnects}"
+            + (f"; {row.reason}" if row.reason else "")
+        )
+
+
+def _print_gaps(gaps: pd.DataFrame, shown: int = 10) -> None:
     for state in ("open", "filled", "lost"):
         print(f"gaps {state}: {int((gaps['state'] == state).sum())}")
-    return 0
+    unresolved = gaps[gaps["state"] != "filled"].head(shown)
+    for gap in unresolved.itertuples(index=False):
+        reason = f": {gap.reason}" if gap.reason else ""
+        print(
+            f"  {gap.state} {gap.symbol} ids {gap.from_id}-{gap.to_id} "
+            f"(detected {_utc(gap.detected_ms)}){reason}"
+        )
 
 
 def _utc(ms: int) -> str:

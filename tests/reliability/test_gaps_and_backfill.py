@@ -62,6 +62,8 @@ def test_fillable_gap_is_filled_and_unfillable_gap_is_marked_lost(tmp_path, sqli
         assert "200 of 200 ids not served" in lost.reason
         assert "gaps filled: 1" in status
         assert "gaps lost: 1" in status
+        assert f"lost BTCUSDT ids {unfillable[0]}-{unfillable[1]}" in status
+        assert "200 of 200 ids not served" in status
 
 
 def _rest_waits(sim) -> tuple[float, float]:
