@@ -3,12 +3,20 @@
 The simulator pushes the base leg several sigma away for a few seconds. The ingestor's alert
 worker evaluates the rule after each bar close, with no browser anywhere. The expected events
 are recomputed offline from the stored bars with the same pure functions (rolling β is causal,
-so a bar's z does not depend on when it was evaluated) and must equal the ``alerts`` table.
+so a bar's z does not depend on when it was evaluated) and must equal the ``alerts`` table and
+what the webhook received.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
 import numpy as np
+import pytest
 
 from analytics import (
     AlertRule,
@@ -36,6 +44,30 @@ RULE = {
 }
 
 
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        return
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    """A loopback HTTP server recording the JSON bodies POSTed to it."""
+    _Hook.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Hook.received
+    server.shutdown()
+
+
 def alert_count(engine) -> int:
     with engine.connect() as conn:
         return len(read_alerts(conn))
@@ -60,7 +92,7 @@ def expected_events(engine) -> list[tuple[int, str]]:
     return [(int(event.ts) * 1000, str(event.direction)) for event in events]
 
 
-def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url) -> None:
+def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webhook) -> None:
     config = SimulatorConfig(
         symbols=("BTCUSDT", "ETHUSDT"),
         rate=25,
@@ -71,15 +103,17 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url) -> No
         excursion_duration_s=5,
     )
     with Simulator(config).start() as sim:
+        hook_url, posted = webhook
         extra = {
             "analytics": {"hedge_method": "rolling", "window": 10},
-            "alerts": {"rules": [RULE]},
+            "alerts": {"rules": [RULE], "webhook_url": hook_url},
         }
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url, extra)) as ingest:
             sim.wait_finished(timeout=60)
             wait_until(lambda: stored_count(engine) == sim.generated_count, 20, "all trades")
             wait_until(lambda: alert_count(engine) > 0, 10, "an alert row")
+            wait_until(lambda: len(posted) >= alert_count(engine), 10, "the webhook posts")
             assert ingest.terminate() == 0
     expected = expected_events(engine)
     with engine.connect() as conn:
@@ -90,3 +124,6 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url) -> No
     ] == expected
     assert (stored.pair == "BTC-ETH").all() and (stored.rule == "z25").all()
     assert stored.beta.notna().all() and stored.spread.notna().all()
+    assert sorted((p["ts_ms"], p["direction"], p["pair"], p["rule"]) for p in posted) == [
+        (ts, direction, "BTC-ETH", "z25") for ts, direction in expected
+    ]
