@@ -57,7 +57,8 @@ def test_backtest_trades_csv_download(page, console, product) -> None:
     page.goto(product.url + "/backtest?pair=BTC-ETH&method=rolling&entry=0.5&exit=0.2&fee_bps=1")
     wait_for_data(page, "bt-equity")
     rows = page.locator("#bt-trades .ag-center-cols-container .ag-row")
-    expect(rows.first).to_be_visible()
+    # the page re-runs the backtest on every refresh; wait for the first round trip to close
+    expect(rows.first).to_be_visible(timeout=60_000)
     shown = rows.count()
     with page.expect_download() as info:
         page.locator("#bt-download-btn").click()
