@@ -51,14 +51,24 @@ def test_alerts_csv_download(page, console, product) -> None:
     console.assert_clean()
 
 
+def run_until_a_trade_closes(page, rows, attempts: int = 12) -> None:
+    """Re-run the backtest (new bars arrive every second) until it has a closed trade."""
+    for _ in range(attempts):
+        try:
+            expect(rows.first).to_be_visible(timeout=5_000)
+            return
+        except AssertionError:
+            page.locator("#bt-run").click()
+    raise AssertionError(f"no closed backtest trade after {attempts} runs")
+
+
 def test_backtest_trades_csv_download(page, console, product) -> None:
     # rolling β and z are causal: a new bar adds trades but never rewrites past ones (the static
     # ols fit would), so the export taken after the first run holds at least the grid's trades
     page.goto(product.url + "/backtest?pair=BTC-ETH&method=rolling&entry=0.5&exit=0.2&fee_bps=1")
     wait_for_data(page, "bt-equity")
     rows = page.locator("#bt-trades .ag-center-cols-container .ag-row")
-    # the page re-runs the backtest on every refresh; wait for the first round trip to close
-    expect(rows.first).to_be_visible(timeout=60_000)
+    run_until_a_trade_closes(page, rows)
     shown = rows.count()
     with page.expect_download() as info:
         page.locator("#bt-download-btn").click()
