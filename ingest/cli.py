@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("websocket").setLevel(logging.CRITICAL)  # the reader logs each drop itself
     try:
         settings = load_settings(args.config)
         if args.verb == "run":
