@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "load.db"
-        seed(db, 1_000_000, 10)
+        seed(f"sqlite:///{db}", 1_000_000, 10)
         config = Path(tmp) / "load.yaml"
         port = _free_port()
         config.write_text(
