@@ -119,10 +119,6 @@ def shutdown_payload(event_ms: int, combined_form: bool) -> bytes:
     return _COMBINED % (b"!serverShutdown", raw) if combined_form else raw
 
 
-def fmt8(x: float) -> str:
-    return f"{x:.8f}"
-
-
 def historical_rows(rows: TradeRows) -> list[dict[str, Any]]:
     """REST ``historicalTrades``/``trades`` rows in Binance spot format."""
     return [

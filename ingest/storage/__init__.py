@@ -33,7 +33,6 @@ from ingest.storage.trades import (
     insert_trades,
     last_trades,
     trade_summary,
-    trades_between_ids,
     trades_between_times,
 )
 
@@ -62,7 +61,6 @@ __all__ = [
     "read_status",
     "rebuild_bars",
     "trade_summary",
-    "trades_between_ids",
     "trades_between_times",
     "upsert_status",
 ]

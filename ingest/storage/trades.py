@@ -73,16 +73,6 @@ def last_trades(conn: Connection, symbols: Iterable[str]) -> dict[str, tuple[int
     return result
 
 
-def trades_between_ids(conn: Connection, symbol: str, from_id: int, to_id: int) -> pd.DataFrame:
-    """Trades of ``symbol`` with ``from_id <= trade_id <= to_id`` ordered by id."""
-    query = (
-        select(trades)
-        .where(and_(trades.c.symbol == symbol, trades.c.trade_id.between(from_id, to_id)))
-        .order_by(trades.c.trade_id)
-    )
-    return _frame(conn, query)
-
-
 def trades_between_times(conn: Connection, symbol: str, start_ms: int, end_ms: int) -> pd.DataFrame:
     """Trades of ``symbol`` with ``start_ms <= ts_ms < end_ms`` ordered by id."""
     query = (
