@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import requests
@@ -61,7 +62,7 @@ class AlertWorker:
         self._newest = 0
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._webhooks: queue.Queue[dict[str, object]] = queue.Queue(maxsize=1000)
+        self._webhooks: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1000)
         self.fired = 0
         self._rules = [self._track(rule) for rule in settings.alerts.rules]
         self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
@@ -172,7 +173,7 @@ class AlertWorker:
             self._persist(events)
 
     def _persist(self, events: list[AlertEvent]) -> None:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "pair": e.pair,
                 "rule": e.rule,

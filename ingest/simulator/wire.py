@@ -41,7 +41,7 @@ def frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
 
 def frames(payloads: list[bytes]) -> list[bytes]:
     """Text frames for many payloads (fast path for the < 126 and < 64 KiB cases)."""
-    out = []
+    out: list[bytes] = []
     append = out.append
     pack = struct.pack
     for p in payloads:
