@@ -67,6 +67,9 @@ def _start_simulator(server: Any) -> None:
         str(feed.port),
         "--symbols",
         ",".join(_settings.symbols),
+        "--hedge",
+        _settings.pairs[0].hedge,
+        "--proportional",
     ]
     _children.append(subprocess.Popen(command))
     if not _wait_for_port("127.0.0.1", feed.port, 15):

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=20.0, help="trades/s per symbol (default 20)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--beta", type=float, default=22.0, help="hedge ratio of every base symbol")
+    p.add_argument("--hedge", help="the hedge symbol every base follows (default: the last)")
+    p.add_argument(
+        "--proportional",
+        action="store_true",
+        help="each base follows the hedge in relative terms (beta = price ratio)",
+    )
     p.add_argument(
         "--replay",
         nargs="+",
@@ -125,6 +131,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         rate=args.rate,
         seed=args.seed,
         beta=args.beta,
+        hedge_symbol=args.hedge,
+        proportional=args.proportional,
         replay=replay,
         speed=args.speed,
         start_id=args.start_id,

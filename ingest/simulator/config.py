@@ -114,6 +114,9 @@ class SimulatorConfig:
     seed: int = 42
     beta: float = 22.0
     betas: dict[str, float] = field(default_factory=dict)
+    proportional: bool = False
+    """Every base tracks the hedge in relative terms: β = start price / hedge start price and
+    the spread noise scaled by the base's price (``spread_sigma`` is then the first base's)."""
     start_prices: dict[str, float] = field(default_factory=dict)
     hedge_vol: float = 0.5
     spread_sigma: float = 8.0

@@ -50,9 +50,16 @@ class SyntheticMarket:
         self.rng = np.random.default_rng(cfg.seed)
         self.hedge_price = cfg.start_price_for(self.hedge)
         self.hedge_vol = cfg.hedge_vol
-        self.sigma = cfg.spread_sigma
         self.theta = math.log(2.0) / cfg.spread_half_life_s
-        self.beta = {s: cfg.betas.get(s, cfg.beta) for s in self.symbols if s != self.hedge}
+        bases = [s for s in self.symbols if s != self.hedge]
+        if cfg.proportional:
+            first = cfg.start_price_for(bases[0])
+            default_beta = {s: cfg.start_price_for(s) / self.hedge_price for s in bases}
+            self.sigma = {s: cfg.spread_sigma * cfg.start_price_for(s) / first for s in bases}
+        else:
+            default_beta = dict.fromkeys(bases, cfg.beta)
+            self.sigma = dict.fromkeys(bases, cfg.spread_sigma)
+        self.beta = {s: cfg.betas.get(s, default_beta[s]) for s in bases}
         self.alpha = {
             s: cfg.start_price_for(s) - b * self.hedge_price for s, b in self.beta.items()
         }
@@ -76,7 +83,7 @@ class SyntheticMarket:
     def mid(self, symbol: str) -> float:
         if symbol == self.hedge:
             return self.hedge_price
-        off = self.exc_sigma * self.sigma if self.excursion_active() else 0.0
+        off = self.exc_sigma * self.sigma[symbol] if self.excursion_active() else 0.0
         mid = self.alpha[symbol] + self.beta[symbol] * self.hedge_price + self.u[symbol] + off
         return max(mid, 10 * PRICE_TICK)
 
@@ -95,9 +102,9 @@ class SyntheticMarket:
             10 * PRICE_TICK,
         )
         decay = math.exp(-self.theta * dt)
-        shock = self.sigma * math.sqrt(max(0.0, 1.0 - decay * decay))
+        spread = math.sqrt(max(0.0, 1.0 - decay * decay))
         for s in self.u:
-            self.u[s] = self.u[s] * decay + shock * float(rng.standard_normal())
+            self.u[s] = self.u[s] * decay + self.sigma[s] * spread * float(rng.standard_normal())
         out: list[Batch] = []
         for s in self.symbols:
             acc = self.acc[s] + self.rate * dt

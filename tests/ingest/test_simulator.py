@@ -197,6 +197,26 @@ def test_synthetic_pair_has_configured_beta(make_sim):
     assert slope == pytest.approx(17.5, rel=0.02)
 
 
+def test_proportional_bases_follow_the_hedge_by_price_ratio(make_sim):
+    sim = make_sim(
+        symbols=("BTCUSDT", "SOLUSDT", "ETHUSDT"),
+        hedge_symbol="ETHUSDT",
+        proportional=True,
+        rate=400,
+        generate="always",
+        hedge_vol=40.0,
+        spread_sigma=0.5,
+        max_trades=1200,
+    )
+    sim.wait_finished(15)
+    hedge = sim.trades_frame("ETHUSDT").groupby("ts_ms").price.last()
+    for symbol, price in (("BTCUSDT", 60_000.0), ("SOLUSDT", 150.0)):
+        base = sim.trades_frame(symbol).groupby("ts_ms").price.last()
+        joined = pd.concat([base, hedge], axis=1, keys=["b", "h"]).dropna()
+        slope, _ = np.polyfit(joined.h.to_numpy(), joined.b.to_numpy(), 1)
+        assert slope == pytest.approx(price / 2500.0, rel=0.05), symbol
+
+
 def test_spread_excursion_moves_spread_several_sigma():
     cfg = SimulatorConfig(
         rate=500,
