@@ -5,7 +5,11 @@
 writer, which inserts idempotently and rebuilds the affected bars. A gap ends ``filled`` when
 every id came back, ``lost`` when the exchange no longer serves some of them (the reason says how
 many). It spends at most half of Binance's 6,000-per-minute request weight and sleeps for the
-``Retry-After`` the server gives on 429/418, so it can never get the IP banned.
+``Retry-After`` the server gives on 429/418, so it can never get the IP banned. A failed
+attempt is retried with exponential backoff (capped at five minutes) for as long as it takes,
+because an unreachable exchange is not a lost trade; only a gap the exchange explicitly refuses
+(HTTP 4xx, e.g. a futures ``historicalTrades`` call without an API key) three times ends
+``lost`` with the answer as its reason.
 
 A few seconds after every (re)connection it also asks REST for the newest trade of each symbol
 that has not traded since, and hands it to the writer as if streamed: when trades happened while
@@ -41,6 +45,8 @@ POLL_S = 1.0
 MAX_RETRY_AFTER_S = 300.0
 REQUEST_TIMEOUT_S = 10.0
 PROBE_AFTER_S = 3.0
+RETRY_CAP_S = 300.0
+MAX_REFUSALS = 3
 
 
 class Backfiller:
@@ -64,6 +70,7 @@ class Backfiller:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._done: set[int] = set()
+        self._retry_at: dict[int, float] = {}
         self._calls: deque[float] = deque()
         self.calls = 0
         self._thread = threading.Thread(target=self._run, name="backfill", daemon=True)
@@ -80,24 +87,41 @@ class Backfiller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._probe_newest_trades()
-            with self._engine.connect() as conn:
-                pending = read_gaps(conn, state="open")
-            for gap in pending.sort_values("id").itertuples(index=False):
-                if self._stopping.is_set():
-                    return
-                if gap.id in self._done:
-                    continue
-                try:
-                    self._fill(int(gap.id), gap.symbol, int(gap.from_id), int(gap.to_id))
-                except BackfillError as exc:
-                    if self._stopping.is_set():
-                        return
-                    log.warning("backfill of %s gap %d: %s", gap.symbol, gap.id, exc)
-                    with self._engine.begin() as conn:
-                        note_gap_attempt(conn, int(gap.id), str(exc))
+            try:
+                self._pass()
+            except Exception:  # a database hiccup must not end backfill for the process's life
+                log.exception("backfill pass failed; retrying")
             self._wake.wait(POLL_S)
             self._wake.clear()
+
+    def _pass(self) -> None:
+        self._probe_newest_trades()
+        with self._engine.connect() as conn:
+            pending = read_gaps(conn, state="open")
+        for gap in pending.sort_values("id").itertuples(index=False):
+            gap_id = int(gap.id)
+            if self._stopping.is_set():
+                return
+            if gap_id in self._done or time.monotonic() < self._retry_at.get(gap_id, 0.0):
+                continue
+            try:
+                self._fill(gap_id, gap.symbol, int(gap.from_id), int(gap.to_id))
+            except BackfillError as exc:
+                if self._stopping.is_set():
+                    return
+                self._failed(gap_id, gap.symbol, int(gap.attempts) + 1, exc)
+
+    def _failed(self, gap_id: int, symbol: str, attempts: int, exc: BackfillError) -> None:
+        """Back off after a failed attempt; a gap the exchange keeps refusing ends ``lost``."""
+        log.warning("backfill of %s gap %d (attempt %d): %s", symbol, gap_id, attempts, exc)
+        if exc.refused and attempts >= MAX_REFUSALS:
+            reason = f"REST refused {attempts} times: {exc}"
+            self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], "lost", reason))
+            self._done.add(gap_id)
+            return
+        with self._engine.begin() as conn:
+            note_gap_attempt(conn, gap_id, str(exc))
+        self._retry_at[gap_id] = time.monotonic() + min(2.0**attempts, RETRY_CAP_S)
 
     def _fill(self, gap_id: int, symbol: str, from_id: int, to_id: int) -> None:
         next_id, missing = from_id, 0
@@ -153,7 +177,10 @@ class Backfiller:
                 raise BackfillError("stopped while waiting for Retry-After")
             response = self._get(url)
         if response.status_code != 200:
-            raise BackfillError(f"HTTP {response.status_code}: {response.text[:120]}")
+            refused = 400 <= response.status_code < 500
+            raise BackfillError(
+                f"HTTP {response.status_code}: {response.text[:120]}", refused=refused
+            )
         try:
             rows = response.json()
             return sorted(trade_from_rest(row, symbol) for row in rows)

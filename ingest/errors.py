@@ -17,4 +17,8 @@ class LockHeldError(IngestError):
 
 
 class BackfillError(IngestError):
-    """A REST backfill request failed in a way worth retrying later."""
+    """A REST backfill request failed; ``refused`` when the exchange answered 4xx (not 429/418)."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused

@@ -124,3 +124,46 @@ def test_sigterm_during_backfill_exits_within_5s(tmp_path, sqlite_url) -> None:
         assert stop_s < 5
         assert still_open == 1
         assert tally(engine, sim).complete
+
+
+def _gap_row(engine):
+    with engine.connect() as conn:
+        gaps = read_gaps(conn)
+    return gaps.iloc[0].to_dict() if len(gaps) == 1 and gaps.state[0] != "open" else None
+
+
+def _run_with_rest_errors(tmp_path, sqlite_url, status: int, count: int, seed: int):
+    """Skip 100 BTC ids while REST answers ``status`` ``count`` times; return the closed gap."""
+    sim = paused_simulator(rate=500, seed=seed, generate="always")
+    with sim:
+        engine = make_engine(sqlite_url)
+        with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
+            sim.wait_connections(1, timeout=15)
+            start = _next_id(sim, "BTCUSDT")
+            sim.skip_ids("BTCUSDT", start + 200, start + 299)
+            sim.inject_rest_errors(count, status=status)
+            sim.resume()
+            sim.wait_generated(start + 600, timeout=15, symbol="BTCUSDT")
+            began = time.monotonic()
+            gap = wait_until(lambda: _gap_row(engine), 40, "the gap to close")
+            waited = time.monotonic() - began
+            sim.pause()
+            assert ingest.terminate() == 0
+        return gap, waited, tally(engine, sim)
+
+
+def test_failing_rest_is_retried_with_backoff_until_it_serves(tmp_path, sqlite_url) -> None:
+    """HTTP 503 twice: backed off (2 s, 4 s), then filled; an outage is not a lost trade."""
+    gap, waited, final = _run_with_rest_errors(tmp_path, sqlite_url, 503, 2, seed=51)
+    print(f"\n[503 x2] state={gap['state']} attempts={gap['attempts']} after={waited:.1f}s {final}")
+    assert gap["state"] == "filled"
+    assert int(gap["attempts"]) == 2
+    assert final.lost == 0
+
+
+def test_gap_the_exchange_keeps_refusing_ends_lost(tmp_path, sqlite_url) -> None:
+    """HTTP 401 on every call (e.g. futures historicalTrades without a key): lost, with why."""
+    gap, waited, _final = _run_with_rest_errors(tmp_path, sqlite_url, 401, 1000, seed=53)
+    print(f"\n[401] state={gap['state']} reason={gap['reason']!r} after={waited:.1f}s")
+    assert gap["state"] == "lost"
+    assert gap["reason"].startswith("REST refused 3 times: HTTP 401")
