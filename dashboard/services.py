@@ -379,31 +379,12 @@ class DataService:
         result = self.pair_result(view, with_health=False)
         recent = result.alerts
         last_ms = int(recent["ts_ms"].iloc[0]) if not recent.empty else None
-        if result.analytics is None:
-            return RuleState(
-                rule.pair,
-                rule.name,
-                rule.entry_z,
-                rule.exit_z,
-                rule.direction,
-                rule.timeframe,
-                None,
-                "no data",
-                last_ms,
-            )
-        spec = AlertRule(
-            rule.name,
-            rule.pair,
-            rule.entry_z,
-            rule.exit_z,
-            rule.cooldown_s,
-            rule.direction,
-            rule.timeframe,
-            rule.window,
-        )
-        _, state = evaluate(result.ts, result.analytics.z, spec, AlertState())
-        z = result.analytics.latest.z
-        text = "armed" if state.armed else f"triggered {state.last_direction or ''}".strip()
+        z, text = None, "no data"
+        if result.analytics is not None:
+            spec = AlertRule(**rule.rule_fields())
+            _, state = evaluate(result.ts, result.analytics.z, spec, AlertState())
+            z = result.analytics.latest.z
+            text = "armed" if state.armed else f"triggered {state.last_direction or ''}".strip()
         return RuleState(
             rule.pair,
             rule.name,

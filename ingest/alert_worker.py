@@ -71,16 +71,7 @@ class AlertWorker:
     def _track(self, config: AlertRuleSettings) -> _Tracked:
         pair = self._settings.pair(config.pair)
         analytics = self._settings.analytics
-        rule = AlertRule(
-            name=config.name,
-            pair=config.pair,
-            entry_z=config.entry_z,
-            exit_z=config.exit_z,
-            cooldown_s=config.cooldown_s,
-            direction=config.direction,
-            tf=config.timeframe,
-            window=config.window,
-        )
+        rule = AlertRule(**config.rule_fields())
         params = PairParams(
             method=pair.hedge_method or analytics.hedge_method,
             window=pair.window or analytics.window,

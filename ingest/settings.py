@@ -160,6 +160,12 @@ class AlertRuleSettings(_Section):
             raise ValueError(f"exit_z {self.exit_z} must be below entry_z {self.entry_z}")
         return self
 
+    def rule_fields(self) -> dict[str, Any]:
+        """The fields of ``analytics.AlertRule`` (which names the timeframe ``tf``)."""
+        fields = self.model_dump()
+        fields["tf"] = fields.pop("timeframe")
+        return fields
+
 
 class AlertSettings(_Section):
     """Server-side alert rules and their optional webhook."""

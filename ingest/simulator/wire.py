@@ -95,21 +95,20 @@ def aggregate(rows: TradeRows) -> dict[str, np.ndarray]:
     }
 
 
+AGG_FIELDS = ("a", "p", "q", "f", "l", "T", "m")
+
+
+def _agg_columns(aggs: dict[str, np.ndarray]) -> zip[tuple[Any, ...]]:
+    """Rows of the ``aggregate()`` columns in stream field order."""
+    return zip(*(aggs[name].tolist() for name in AGG_FIELDS), strict=True)
+
+
 def agg_payloads(symbol: str, event_ms: int, aggs: dict[str, np.ndarray]) -> list[bytes]:
     """Spot ``@aggTrade`` payloads from ``aggregate()`` columns."""
     sb = symbol.encode()
     return [
         _AGG % (event_ms, sb, a, p, q, f, last, ts, _BOOL[m])
-        for a, p, q, f, last, ts, m in zip(
-            aggs["a"].tolist(),
-            aggs["p"].tolist(),
-            aggs["q"].tolist(),
-            aggs["f"].tolist(),
-            aggs["l"].tolist(),
-            aggs["T"].tolist(),
-            aggs["m"].tolist(),
-            strict=True,
-        )
+        for a, p, q, f, last, ts, m in _agg_columns(aggs)
     ]
 
 
@@ -146,14 +145,5 @@ def agg_rows(aggs: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """REST ``aggTrades`` rows in Binance spot format."""
     return [
         {"a": a, "p": f"{p:.8f}", "q": f"{q:.8f}", "f": f, "l": last, "T": ts, "m": m, "M": True}
-        for a, p, q, f, last, ts, m in zip(
-            aggs["a"].tolist(),
-            aggs["p"].tolist(),
-            aggs["q"].tolist(),
-            aggs["f"].tolist(),
-            aggs["l"].tolist(),
-            aggs["T"].tolist(),
-            aggs["m"].tolist(),
-            strict=True,
-        )
+        for a, p, q, f, last, ts, m in _agg_columns(aggs)
     ]
