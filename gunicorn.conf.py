@@ -3,7 +3,8 @@
 The master process reads ``config.yaml`` (a bad file stops it with one line and exit status 2),
 binds ``dashboard.host:dashboard.port`` (127.0.0.1:8050 by default) with ``dashboard.workers``
 threaded workers, and in ``on_starting`` starts one ``python -m ingest run`` child — never in a
-worker, which would start one ingestor per worker. With ``PAIRWATCH_DEMO=1`` it first starts the
+worker, which would start one ingestor per worker. The ingestor is supervised: a crash restarts
+it with backoff (see ``ingest.supervisor``). With ``PAIRWATCH_DEMO=1`` it first starts the
 simulator on the feed URL's loopback port. ``on_exit`` stops the children with SIGTERM (they
 drain their queue) and kills them only if they overstay. ``PAIRWATCH_NO_INGEST=1`` serves the
 dashboard alone (ingest on another host).
@@ -77,22 +78,33 @@ def _start_simulator(server: Any) -> None:
 
 
 def on_starting(server: Any) -> None:
-    """Start the simulator (demo only) and the single ingestor."""
+    """Start the simulator (demo only) and the single, supervised ingestor."""
     if os.environ.get("PAIRWATCH_DEMO") == "1":
         _start_simulator(server)
     if os.environ.get("PAIRWATCH_NO_INGEST") != "1":
-        _children.append(subprocess.Popen([sys.executable, "-m", "ingest", "run"]))
-        server.log.info("started ingestor pid %d", _children[-1].pid)
+        command = [
+            sys.executable,
+            "-m",
+            "ingest.supervisor",
+            "--name",
+            "ingestor",
+            "--",
+            sys.executable,
+            "-m",
+            "ingest",
+            "run",
+        ]
+        _children.append(subprocess.Popen(command))
 
 
 def on_exit(server: Any) -> None:
-    """Stop the children, newest first; they flush before exiting."""
+    """Stop the children, newest first: the ingestor drains its buffer, then the simulator."""
     for child in reversed(_children):
         if child.poll() is None:
             child.terminate()
     for child in reversed(_children):
         try:
-            child.wait(timeout=8)
+            child.wait(timeout=12)
         except subprocess.TimeoutExpired:
             server.log.warning("child %d did not stop; killing it", child.pid)
             child.kill()

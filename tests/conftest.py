@@ -9,6 +9,7 @@ sleeps for a fixed time.
 from __future__ import annotations
 
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,6 +32,13 @@ def real_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data file {path} is absent (../shared/data/real not beside the repo)")
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

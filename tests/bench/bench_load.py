@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,14 +23,9 @@ import requests
 
 from tests.bench.bench_dashboard import refresh_payload, seed
 from tests.bench.common import REPO, percentile, save, table, wait_for
+from tests.conftest import free_port
 
 TARGET_P95_MS = 250.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _client(
@@ -64,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         db = Path(tmp) / "load.db"
         seed(f"sqlite:///{db}", 1_000_000, 10)
         config = Path(tmp) / "load.yaml"
-        port = _free_port()
+        port = free_port()
         config.write_text(
             f'storage: {{url: "sqlite:///{db}"}}\n'
             "pairs: [{name: BTC-ETH, base: BTCUSDT, hedge: ETHUSDT}]\n"

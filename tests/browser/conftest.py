@@ -33,8 +33,8 @@ import pytest
 import yaml
 
 from ingest.simulator import Simulator, SimulatorConfig
-from tests.browser.support import PAIRS, Product, free_port
-from tests.conftest import REPO, wait_until
+from tests.browser.support import PAIRS, Product
+from tests.conftest import REPO, free_port, wait_until
 
 SYMBOLS = ("BTCUSDT", "SOLUSDT", "ETHUSDT")  # the simulator's hedge leg is the last one
 VIEWPORT = {"width": 1280, "height": 900}

@@ -10,7 +10,6 @@ wait has a deadline; nothing sleeps for a fixed time.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import urllib.request
 from dataclasses import dataclass
@@ -41,12 +40,6 @@ GRAPHS = {
     "alerts": (),
     "backtest": ("bt-equity", "bt-drawdown"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from ingest.simulator import Simulator, SimulatorConfig
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 GROWTH_LIMIT = 0.10
@@ -50,12 +50,6 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         found.extend(int(child) for child in task.read_text().split())
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
