@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, LockLostError
 from ingest.settings import ConfigError, Settings, load_settings
 from ingest.storage import StorageError, make_engine, read_gaps, read_status, trade_summary
 
@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.verb == "import":
             return _import(settings, args.files, args.symbol)
         return _status(settings)
+    except LockLostError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (ConfigError, StorageError, IngestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR

@@ -1,10 +1,11 @@
 """Errors of the ingest package.
 
 The tree is ``IngestError`` → ``FrameError`` (a payload that is not a usable Binance frame,
-defined in ``ingest.binance``), ``LockHeldError`` (another ingestor writes this database) and
-``BackfillError`` (REST could not serve a gap). ``ConfigError`` lives in ``ingest.settings``
-and storage problems raise ``ingest.storage.StorageError``; the CLI turns all of them into one
-line on stderr and a non-zero exit code.
+defined in ``ingest.binance``), ``LockHeldError`` (another ingestor writes this database),
+``LockLostError`` (the lock's PostgreSQL session ended while running) and ``BackfillError``
+(REST could not serve a gap). ``ConfigError`` lives in ``ingest.settings`` and storage problems
+raise ``ingest.storage.StorageError``; the CLI turns all of them into one line on stderr and a
+non-zero exit code (1 for a lost lock, which a restart may cure; 2 for the others).
 """
 
 
@@ -14,6 +15,10 @@ class IngestError(Exception):
 
 class LockHeldError(IngestError):
     """Another ingestor already holds this database's single-instance lock."""
+
+
+class LockLostError(IngestError):
+    """The lock was lost while running (its PostgreSQL session ended); a restart may retake it."""
 
 
 class BackfillError(IngestError):

@@ -3,11 +3,13 @@
 On SQLite the lock is an ``flock`` on ``<database>.lock`` beside the file; on PostgreSQL it is a
 session advisory lock held on a dedicated connection. Both vanish when the process dies, even
 by ``kill -9``, so a crash never leaves a stale lock behind, and a standby can wait for the lock
-and take over.
+and take over. ``still_held`` tells whether the PostgreSQL session is still alive: if it ended
+(server restart, ``pg_terminate_backend``), the lock is gone and another ingestor may hold it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from ingest.errors import LockHeldError
 
@@ -75,6 +78,17 @@ class InstanceLock:
             if stop.wait(1.0):
                 raise LockHeldError("stopped while waiting for the lock")
 
+    def still_held(self) -> bool:
+        """False when the PostgreSQL session holding the advisory lock has ended (lock lost)."""
+        if self._conn is None:
+            return self._file is not None
+        try:
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+        except DBAPIError:
+            return False
+        return True
+
     def release(self) -> None:
         """Give the lock back."""
         if self._file is not None:
@@ -82,5 +96,6 @@ class InstanceLock:
             self._file.close()
             self._file = None
         if self._conn is not None:
-            self._conn.close()
+            with contextlib.suppress(DBAPIError):  # a lost session has nothing left to release
+                self._conn.close()
             self._conn = None

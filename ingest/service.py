@@ -5,6 +5,10 @@ writer before the reader so no trade waits on a missing consumer, starts the bac
 alert worker and the retention pruner, and blocks until ``stop`` is set (the CLI sets it on
 SIGTERM/SIGINT). Shutdown closes the socket first, then lets the writer drain every buffered
 trade, then releases the lock, so a clean stop loses nothing and takes well under five seconds.
+It checks every two seconds that it still holds the lock; if the lock's PostgreSQL session has
+ended, another ingestor may already write, so it stops at once without flushing the buffer
+(those trades become a gap for whoever holds the lock) and exits with status 1, which the
+supervisor answers with a restart that waits for or retakes the lock.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import Engine
 
 from ingest.alert_worker import AlertWorker
 from ingest.backfill import Backfiller
+from ingest.errors import LockLostError
 from ingest.feedstate import FeedState
 from ingest.lock import InstanceLock
 from ingest.retention import Pruner
@@ -26,6 +31,7 @@ from ingest.storage.records import Trade
 from ingest.writer import Writer
 
 log = logging.getLogger(__name__)
+LOCK_CHECK_S = 2.0
 
 
 class Ingestor:
@@ -75,8 +81,12 @@ class Ingestor:
         if backfiller:
             backfiller.start()
         reader.start()
-        stop.wait()
-        log.info("stopping: closing the feed and draining %d buffered trades", len(buffer))
+        lock_lost = self._wait_for_stop(stop)
+        if lock_lost:  # another ingestor may write now: hand it the buffered trades, not bars
+            log.error("lost %s; stopping without writing the buffer", self.lock.describe())
+            buffer.clear()
+        else:
+            log.info("stopping: closing the feed and draining %d buffered trades", len(buffer))
         reader.stop()
         if backfiller:
             backfiller.stop()
@@ -84,3 +94,12 @@ class Ingestor:
         alerts.stop()
         pruner.stop()
         log.info("stopped after writing %d trades", writer.written)
+        if lock_lost:
+            raise LockLostError(f"lost {self.lock.describe()} while running")
+
+    def _wait_for_stop(self, stop: threading.Event) -> bool:
+        """Block until ``stop``; True when the lock was lost first."""
+        while not stop.wait(LOCK_CHECK_S):
+            if not self.lock.still_held():
+                return True
+        return False

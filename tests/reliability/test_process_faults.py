@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 from sqlalchemy import text
 
-from ingest.lock import InstanceLock
+from ingest.lock import ADVISORY_KEY, InstanceLock
 from ingest.storage import make_engine
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
@@ -102,3 +102,29 @@ def test_restart_finds_downtime_of_a_symbol_that_then_goes_quiet(tmp_path, sqlit
             assert second.terminate() == 0
         print(f"\n[quiet after downtime] eth_down={sim.generated('ETHUSDT') - down_from} {final}")
         assert final.complete
+
+
+def test_lost_postgres_lock_stops_the_ingestor_without_writing(tmp_path, pg_url) -> None:
+    """The lock's session is killed: the ingestor stops (status 1) so two can never write."""
+    sim = paused_simulator(rate=200, seed=43, generate="always")
+    with sim:
+        engine = make_engine(pg_url)
+        with IngestProcess(ingest_config(tmp_path, sim, pg_url)) as ingest:
+            sim.wait_connections(1, timeout=15)
+            sim.resume()
+            wait_until(lambda: stored_count(engine) > 200, 20, "ingest writing")
+            with engine.connect() as conn:
+                holder = conn.execute(
+                    text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :k"),
+                    {"k": ADVISORY_KEY},
+                ).scalar_one()
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder})
+            began = time.monotonic()
+            status = ingest.proc.wait(15)
+            stopped_after = time.monotonic() - began
+            output = ingest.output()
+        print(f"\n[lock lost] status={status} stopped_after={stopped_after:.1f}s")
+        assert status == 1
+        assert "lost PostgreSQL advisory lock" in output
+        assert "Traceback" not in output
+        assert stopped_after < 8
