@@ -297,6 +297,8 @@ class DataService:
                     "last_bar_s": latest.get(light.symbol),
                     "reconnects": light.reconnects,
                     "rate": light.rate,
+                    "rejected_frames": int(row.get("rejected_frames") or 0),
+                    "dropped_trades": int(row.get("dropped_trades") or 0),
                     "gaps": {"open": counts.open, "filled": counts.filled, "lost": counts.lost},
                     "missing_ids": counts.missing_ids,
                     "completeness": counts.completeness,

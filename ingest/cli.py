@@ -114,7 +114,8 @@ def _print_feed(feed: pd.DataFrame) -> None:
     for row in feed.itertuples(index=False):
         state = "connected" if row.connected else "disconnected"
         print(
-            f"feed {row.symbol}: {state} ({row.source}), reconnects {row.reconnects}"
+            f"feed {row.symbol}: {state} ({row.source}), reconnects {row.reconnects}, "
+            f"rejected frames {row.rejected_frames}, dropped trades {row.dropped_trades}"
             + (f"; {row.reason}" if row.reason else "")
         )
 

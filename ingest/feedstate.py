@@ -45,6 +45,11 @@ class FeedState:
             self.rejected[kind] = seen + 1
         return seen == 0
 
+    def rejected_total(self) -> int:
+        """Frames rejected so far, all kinds together."""
+        with self._lock:
+            return sum(self.rejected.values())
+
     def counters_note(self) -> str:
         """The non-zero counters in a short line (``rejected invalid_json=2; dropped 40``)."""
         with self._lock:

@@ -168,6 +168,7 @@ class Writer:
             counts[trade.symbol] = counts.get(trade.symbol, 0) + 1
         state = self._state
         note = state.counters_note()
+        rejected = state.rejected_total()
         rows = []
         for symbol in state.symbols:
             instant = counts.get(symbol, 0) / elapsed_s
@@ -188,6 +189,8 @@ class Writer:
                     "rate": rate,
                     "source": state.source,
                     "reason": "; ".join(part for part in (reason, note) if part)[:REASON_MAX],
+                    "rejected_frames": rejected,
+                    "dropped_trades": state.dropped,
                 }
             )
         self._last_status_ms = stamp

@@ -4,7 +4,7 @@
 ``postgresql+psycopg://...``. On SQLite every connection gets WAL journaling,
 ``synchronous=NORMAL`` and a 5 s busy timeout so one writer and many reader processes
 coexist. On PostgreSQL ``trades`` is partitioned by day (see ``partitions``). On both backends
-the schema is created if absent and its version checked.
+the schema is created or migrated to the current version (see ``migrations``).
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from ingest.storage.errors import SchemaVersionError, StorageError
-from ingest.storage.partitions import create_partitioned_trades
-from ingest.storage.schema import SCHEMA_VERSION, metadata, schema_version
+from ingest.storage.errors import StorageError
+from ingest.storage.migrations import ensure_schema
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -34,22 +33,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _prepare_sqlite_path(database: str | None) -> None:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-
-
-def _ensure_schema(engine: Engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            create_partitioned_trades(conn)
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        stored = conn.execute(select(schema_version.c.version)).scalars().all()
-        if not stored:
-            conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
-        elif max(stored) > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"database schema version {max(stored)} is newer than this pairwatch "
-                f"({SCHEMA_VERSION}); upgrade pairwatch"
-            )
 
 
 def make_engine(url: str, *, create: bool = True) -> Engine:
@@ -68,7 +51,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         raise StorageError(f"storage.url {url!r}: only sqlite and postgresql are supported")
     if create:
         try:
-            _ensure_schema(engine)
+            ensure_schema(engine)
         except OperationalError as exc:
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

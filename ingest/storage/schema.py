@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 metadata = MetaData()
 
 trades = Table(
@@ -67,6 +67,8 @@ feed_status = Table(
     Column("rate", Float, nullable=False, default=0.0),
     Column("source", String(20), nullable=False, default="binance"),
     Column("reason", String(200), nullable=False, default=""),
+    Column("rejected_frames", Integer, nullable=False, server_default="0"),
+    Column("dropped_trades", Integer, nullable=False, server_default="0"),
 )
 
 gaps = Table(

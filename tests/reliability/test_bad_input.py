@@ -22,6 +22,14 @@ from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.reliability.support import gap_states, paused_simulator, wait_complete
 
 
+def _counter(engine, column: str) -> int:
+    with engine.connect() as conn:
+        value = conn.execute(
+            text(f"SELECT {column} FROM feed_status WHERE symbol = 'BTCUSDT'")
+        ).scalar()
+    return int(value or 0)
+
+
 def _reasons(engine) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT symbol, reason FROM feed_status")).fetchall()
@@ -51,6 +59,7 @@ def test_malformed_frames_are_counted_and_trades_keep_landing(tmp_path, sqlite_u
             wait_until(lambda: stored_count(engine) > after + 1000, 15, "trades after bad frames")
             wait_until(lambda: "rejected" in _reasons(engine).get("BTCUSDT", ""), 5, "counters")
             reason = _reasons(engine)["BTCUSDT"]
+            rejected = _counter(engine, "rejected_frames")
             sim.pause()
             final = wait_complete(engine, sim, timeout=30)
             assert ingest.proc.poll() is None
@@ -62,6 +71,7 @@ def test_malformed_frames_are_counted_and_trades_keep_landing(tmp_path, sqlite_u
             f"reason={reason!r} log_lines={warnings} {final}"
         )
         assert sim.total_connections == 1  # no bad frame cost a reconnect
+        assert rejected >= 8  # the status column counts them too
         for kind in ("invalid_json", "unknown_event", "wrong_types", "oversized"):
             assert f"{kind}=" in reason
         assert "Traceback" not in log
@@ -90,6 +100,7 @@ def test_writer_stall_overflows_into_gaps_that_backfill_fills(tmp_path, sqlite_u
             blocker.close()
             wait_until(lambda: "dropped" in _reasons(engine).get("BTCUSDT", ""), 10, "dropped")
             reason = _reasons(engine)["BTCUSDT"]
+            assert _counter(engine, "dropped_trades") > 0
             before = stored_count(engine)
             wait_until(lambda: stored_count(engine) > before + 3000, 20, "live trades again")
             sim.pause()

@@ -1,0 +1,88 @@
+"""Schema versions: creation of a fresh database and in-place migration of an older one.
+
+This module owns the ``schema_version`` bookkeeping. ``ensure_schema`` runs under a
+cross-process lock (an ``flock`` beside a SQLite file, an advisory lock on PostgreSQL) because
+the ingestor and every gunicorn worker open the database at the same moment on first start. A
+fresh database gets the current tables and version; an older one gets each missing step of
+``MIGRATIONS`` applied in order, in one transaction per step; a newer one is refused, so an old
+release never writes a schema it does not understand.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, insert, inspect, select, text
+
+from ingest.storage.errors import SchemaVersionError
+from ingest.storage.partitions import create_partitioned_trades
+from ingest.storage.schema import SCHEMA_VERSION, metadata, schema_version
+
+SCHEMA_LOCK_KEY = 0x70_61_69_73  # "pais"
+
+
+def _v2_feed_counters(conn: Connection) -> None:
+    """Version 2: rejected-frame and dropped-trade counters get their own status columns."""
+    for column in ("rejected_frames", "dropped_trades"):
+        conn.exec_driver_sql(
+            f"ALTER TABLE feed_status ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"
+        )
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_feed_counters}
+
+
+@contextmanager
+def _schema_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEMA_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(Path(database).expanduser().resolve().with_suffix(".schema.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def ensure_schema(engine: Engine) -> int:
+    """Create or migrate the schema to ``SCHEMA_VERSION``; returns the version found before."""
+    with _schema_lock(engine):
+        found = _stored_version(engine)
+        if found > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"database schema version {found} is newer than this pairwatch "
+                f"({SCHEMA_VERSION}); upgrade pairwatch"
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1) if found else ():
+            with engine.begin() as conn:
+                MIGRATIONS[version](conn)
+                conn.execute(insert(schema_version).values(version=version))
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                create_partitioned_trades(conn)
+        metadata.create_all(engine)
+        if not found:
+            with engine.begin() as conn:
+                conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+    return found
+
+
+def _stored_version(engine: Engine) -> int:
+    """The newest recorded version, 0 for a database without pairwatch tables."""
+    if not inspect(engine).has_table("schema_version"):
+        return 0
+    with engine.connect() as conn:
+        versions = conn.execute(select(schema_version.c.version)).scalars().all()
+    return max(versions, default=0)
