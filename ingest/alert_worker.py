@@ -2,8 +2,9 @@
 
 ``AlertWorker`` runs in the ingest process. The writer calls ``notify(newest_second)`` after
 each commit; at most once per second the worker reads, per rule, just the bars its hedge and
-z windows need, computes the z-score with ``analytics.compute_pair`` and feeds only the newly
-closed bars to the pure ``analytics.evaluate`` state machine. Bars where a leg is stale are
+z windows need, computes each newly closed bar's z-score from bars up to that bar only
+(``causal_values``: one pass for rolling/Kalman, a refit per bar for static fits) and feeds them
+to the pure ``analytics.evaluate`` state machine. Bars where a leg is stale are
 absent after alignment and bars inside an open gap are blocked, so neither can fire. Events are
 stored in ``alerts`` (unique per pair, rule and bar time, so a restart cannot duplicate them)
 and optionally POSTed to a webhook from a separate thread that never delays ingestion. State
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import requests
 from sqlalchemy import Engine
 
@@ -41,6 +43,8 @@ from ingest.storage import insert_alerts, last_alert_times, read_bars, read_gaps
 
 log = logging.getLogger(__name__)
 WEBHOOK_RETRIES = 3
+MAX_CATCH_UP_BARS = 3600
+CAUSAL_METHODS = frozenset({"rolling", "kalman"})
 
 
 @dataclass
@@ -126,11 +130,13 @@ class AlertWorker:
         last_closed = (newest_second // tf_s) * tf_s - tf_s
         if tracked.last_eval_s is not None and last_closed <= tracked.last_eval_s:
             return
-        span = (tracked.params.window + rule.window + 2) * tf_s
+        since = last_closed - tf_s if tracked.last_eval_s is None else tracked.last_eval_s
+        since = max(since, last_closed - MAX_CATCH_UP_BARS * tf_s)
+        history = (tracked.params.window + rule.window + 2) * tf_s
         with self._engine.connect() as conn:
             legs = [
                 resample_bars(
-                    read_bars(conn, symbol, last_closed - span, last_closed + tf_s - 1), rule.tf
+                    read_bars(conn, symbol, since - history, last_closed + tf_s - 1), rule.tf
                 )
                 for symbol in (tracked.base, tracked.hedge)
             ]
@@ -143,23 +149,18 @@ class AlertWorker:
                 max_stale_bars=self._settings.analytics.max_stale_bars,
             )
         )
-        if aligned.empty:
-            return
-        result = compute_pair(aligned["base"], aligned["hedge"], tracked.params, with_health=False)
         ts = aligned.index.to_numpy(dtype=np.int64)
-        since = last_closed - tf_s if tracked.last_eval_s is None else tracked.last_eval_s
-        new = (ts > since) & (ts <= last_closed)
-        blocked = _in_open_gaps(ts, tf_s, gaps, (tracked.base, tracked.hedge))
-        events, tracked.state = evaluate(
-            ts[new],
-            result.z[new],
-            rule,
-            tracked.state,
-            spread=result.spread[new],
-            beta=result.beta[new],
-            blocked=blocked[new],
-        )
+        new = np.flatnonzero((ts > since) & (ts <= last_closed))
         tracked.last_eval_s = last_closed
+        if new.size == 0:
+            return
+        z, spread, beta = causal_values(
+            aligned["base"].to_numpy(), aligned["hedge"].to_numpy(), new, tracked.params
+        )
+        blocked = _in_open_gaps(ts[new], tf_s, gaps, (tracked.base, tracked.hedge))
+        events, tracked.state = evaluate(
+            ts[new], z, rule, tracked.state, spread=spread, beta=beta, blocked=blocked
+        )
         if events:
             self._persist(events)
 
@@ -206,13 +207,41 @@ class AlertWorker:
                     return
 
 
+def causal_values(
+    base: np.ndarray, hedge: np.ndarray, rows: np.ndarray, params: PairParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z, spread and β at each of ``rows``, each computed from bars up to that row only.
+
+    Rolling OLS and Kalman are causal already, so one pass serves every row. A static fit
+    (OLS, robust) is refitted per row on the trailing ``window + z_window`` bars, so a bar's z
+    never depends on later prices, however many bars one evaluation pass covers.
+    """
+    if params.method in CAUSAL_METHODS:
+        try:
+            result = compute_pair(base, hedge, params, with_health=False)
+        except AnalyticsError:
+            nothing = np.full(rows.size, np.nan)
+            return nothing, nothing.copy(), nothing.copy()
+        return result.z[rows], result.spread[rows], result.beta[rows]
+    need = params.window + params.z_window
+    values = np.full((3, rows.size), np.nan)
+    for k, row in enumerate(rows.tolist()):
+        start = max(0, row + 1 - need)
+        try:
+            result = compute_pair(base[start : row + 1], hedge[start : row + 1], params, False)
+        except AnalyticsError:
+            continue
+        values[:, k] = result.z[-1], result.spread[-1], result.beta[-1]
+    return values[0], values[1], values[2]
+
+
 def _in_open_gaps(ts: np.ndarray, tf_s: int, gaps: object, symbols: tuple[str, str]) -> np.ndarray:
     """True for bars overlapping an open gap of either leg."""
     blocked = np.zeros(ts.size, dtype=bool)
     for gap in gaps.itertuples(index=False):  # type: ignore[attr-defined]
         if gap.symbol not in symbols:
             continue
-        first = (gap.from_ms if gap.from_ms is not None else gap.to_ms) // 1000
+        first = (gap.to_ms if pd.isna(gap.from_ms) else gap.from_ms) // 1000
         last = gap.to_ms // 1000
         blocked |= (ts + tf_s > first) & (ts <= last)
     return blocked
