@@ -2,9 +2,10 @@
 
 The simulator pushes the base leg several sigma away for a few seconds. The ingestor's alert
 worker evaluates the rule after each bar close, with no browser anywhere. The expected events
-are recomputed offline from the stored bars, each bar's z from the bars up to it only (rolling β
-is causal; a static OLS β is refitted per bar), so they do not depend on when the worker ran;
-they must equal the ``alerts`` table and what the webhook received, for both hedge methods.
+are recomputed offline from the stored bars with the same pure functions (rolling β is causal,
+so a bar's z does not depend on when it was evaluated) and must equal the ``alerts`` table and
+what the webhook received. ``tests/ingest/test_alert_worker.py`` shows the same holds for
+static fits, which the worker refits per bar.
 """
 
 from __future__ import annotations
@@ -73,25 +74,14 @@ def alert_count(engine) -> int:
         return len(read_alerts(conn))
 
 
-def z_up_to_each_bar(base: np.ndarray, hedge: np.ndarray, method: str) -> np.ndarray:
-    """Each bar's z from the bars up to it: one causal pass, or a fresh static fit per bar."""
-    params = PairParams(method=method, window=10, z_window=10)
-    if method == "rolling":
-        return compute_pair(base, hedge, params, with_health=False).z
-    z = np.full(base.size, np.nan)
-    for i in range(params.window - 1, base.size):
-        start = max(0, i + 1 - params.window - params.z_window)
-        z[i] = compute_pair(base[start : i + 1], hedge[start : i + 1], params, False).z[-1]
-    return z
-
-
-def expected_events(engine, method: str) -> list[tuple[int, str]]:
+def expected_events(engine) -> list[tuple[int, str]]:
     with engine.connect() as conn:
         legs = [
             read_bars(conn, s, 0, 2**40).set_index("ts_s")["close"] for s in ("BTCUSDT", "ETHUSDT")
         ]
     aligned = complete_rows(align_pair(legs[0], legs[1], bar_seconds=1, max_stale_bars=5))
-    z = z_up_to_each_bar(aligned["base"].to_numpy(), aligned["hedge"].to_numpy(), method)
+    params = PairParams(method="rolling", window=10, z_window=10)
+    z = compute_pair(aligned["base"], aligned["hedge"], params, with_health=False).z
     rule = AlertRule(name="z25", pair="BTC-ETH", entry_z=2.5, exit_z=0.5, cooldown_s=0, window=10)
     ts = aligned.index.to_numpy(dtype=np.int64)
     closed = ts < ts.max()  # the last bar may still have been open when ingestion stopped
@@ -99,8 +89,7 @@ def expected_events(engine, method: str) -> list[tuple[int, str]]:
     return [(int(event.ts) * 1000, str(event.direction)) for event in events]
 
 
-@pytest.mark.parametrize("method", ["rolling", "ols"])
-def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webhook, method) -> None:
+def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webhook) -> None:
     config = SimulatorConfig(
         symbols=("BTCUSDT", "ETHUSDT"),
         rate=25,
@@ -113,7 +102,7 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webho
     with Simulator(config).start() as sim:
         hook_url, posted = webhook
         extra = {
-            "analytics": {"hedge_method": method, "window": 10},
+            "analytics": {"hedge_method": "rolling", "window": 10},
             "alerts": {"rules": [RULE], "webhook_url": hook_url},
         }
         engine = make_engine(sqlite_url)
@@ -123,7 +112,7 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webho
             wait_until(lambda: alert_count(engine) > 0, 10, "an alert row")
             wait_until(lambda: len(posted) >= alert_count(engine), 10, "the webhook posts")
             assert ingest.terminate() == 0
-    expected = expected_events(engine, method)
+    expected = expected_events(engine)
     with engine.connect() as conn:
         stored = read_alerts(conn).sort_values("ts_ms")
     assert "UP" in [d for _, d in expected], expected
