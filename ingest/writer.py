@@ -40,6 +40,7 @@ from ingest.storage.records import Trade
 
 log = logging.getLogger(__name__)
 STATUS_EVERY_MS = 500
+RETRY_PAUSE_S = 0.5
 REASON_MAX = 200  # width of feed_status.reason
 
 
@@ -119,7 +120,7 @@ class Writer:
             self._buffer.extendleft(reversed(batch))
             for item in backfill:
                 self.backfills.put(item)
-            self._stopping.wait(0.5)
+            time.sleep(RETRY_PAUSE_S)  # not the stop event: a failing drain must not spin
             return False
         self.written += len(batch)
         if newest is not None:
