@@ -8,7 +8,15 @@ module's: import it as ``from analytics.spread import spread``.
 
 from analytics.alerts import DIRECTIONS, AlertEvent, AlertRule, AlertState, evaluate
 from analytics.backtest import BacktestParams, BacktestResult, run_backtest
-from analytics.bars import BAR_COLUMNS, TIMEFRAMES, align_pair, complete_rows, resample_bars
+from analytics.bars import (
+    BAR_COLUMNS,
+    TIMEFRAMES,
+    align_pair,
+    aligned_closes,
+    closes,
+    complete_rows,
+    resample_bars,
+)
 from analytics.cointegration import (
     CointegrationHealth,
     adf,
@@ -53,6 +61,8 @@ __all__ = [
     "ParameterError",
     "adf",
     "align_pair",
+    "aligned_closes",
+    "closes",
     "complete_rows",
     "compute_pair",
     "correlation_matrix",

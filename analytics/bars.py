@@ -177,3 +177,24 @@ def align_pair(
 def complete_rows(aligned: pd.DataFrame) -> pd.DataFrame:
     """Return the rows of an :func:`align_pair` frame where both legs have a price."""
     return aligned[aligned["base"].notna() & aligned["hedge"].notna()]
+
+
+def closes(bars: pd.DataFrame) -> pd.Series:
+    """The ``close`` column of a bar frame as a float Series indexed by ``ts_s``."""
+    return pd.Series(
+        bars["close"].to_numpy(dtype=np.float64),
+        index=pd.Index(bars["ts_s"].to_numpy(dtype=np.int64), name="ts_s"),
+    )
+
+
+def aligned_closes(
+    base_bars: pd.DataFrame, hedge_bars: pd.DataFrame, *, bar_seconds: int, max_stale_bars: int
+) -> pd.DataFrame:
+    """Both legs' closes on one grid, only where both have a price (align, then complete)."""
+    aligned = align_pair(
+        closes(base_bars),
+        closes(hedge_bars),
+        bar_seconds=bar_seconds,
+        max_stale_bars=max_stale_bars,
+    )
+    return complete_rows(aligned)

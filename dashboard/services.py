@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Engine
 
 from analytics.alerts import AlertRule, AlertState, evaluate
 from analytics.backtest import BacktestParams, BacktestResult, run_backtest
-from analytics.bars import align_pair, complete_rows, resample_bars
+from analytics.bars import aligned_closes, resample_bars
+from analytics.bars import closes as close_series
 from analytics.correlation import correlation_matrix
 from analytics.errors import AnalyticsError
 from analytics.pipeline import PairAnalytics, PairParams, compute_pair
@@ -223,13 +224,13 @@ class DataService:
                     "computed.",
                 ),
             )
-        aligned = align_pair(
-            _closes(frames[legs[0]]),
-            _closes(frames[legs[1]]),
+        aligned = aligned_closes(
+            frames[legs[0]],
+            frames[legs[1]],
             bar_seconds=view.bar_seconds,
             max_stale_bars=self.settings.analytics.max_stale_bars,
         )
-        return PairWindow(view, frames, complete_rows(aligned), start, end, tuple(notices))
+        return PairWindow(view, frames, aligned, start, end, tuple(notices))
 
     def pair_result(self, view: View, *, with_health: bool = True) -> PairResult:
         """The pair window plus ``compute_pair`` and the stored alerts inside it."""
@@ -329,7 +330,7 @@ class DataService:
         with self.engine.connect() as conn:
             frames, start, end = self._read_window(conn, symbols, tf, span)
             notices = self._feed_notices(conn, symbols, start, end)
-        present = {s: _closes(f) for s, f in frames.items() if not f.empty}
+        present = {s: close_series(f) for s, f in frames.items() if not f.empty}
         if len(present) < 2:
             notices.insert(
                 0,
@@ -457,10 +458,3 @@ def _gap_in_window(gap: dict[str, Any], start_s: int | None, end_s: int | None) 
     first = gap.get("from_ms") if pd.notna(gap.get("from_ms")) else gap["detected_ms"]
     last = gap.get("to_ms") if pd.notna(gap.get("to_ms")) else gap["detected_ms"]
     return int(last) >= start_s * 1000 and int(first) <= (end_s + 1) * 1000
-
-
-def _closes(frame: pd.DataFrame) -> pd.Series:
-    return pd.Series(
-        frame["close"].to_numpy(dtype=np.float64),
-        index=pd.Index(frame["ts_s"].to_numpy(dtype=np.int64), name="ts_s"),
-    )

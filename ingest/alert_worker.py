@@ -32,8 +32,7 @@ from analytics import (
     AlertState,
     AnalyticsError,
     PairParams,
-    align_pair,
-    complete_rows,
+    aligned_closes,
     compute_pair,
     evaluate,
     resample_bars,
@@ -141,13 +140,11 @@ class AlertWorker:
                 for symbol in (tracked.base, tracked.hedge)
             ]
             gaps = read_gaps(conn, state="open")
-        aligned = complete_rows(
-            align_pair(
-                legs[0].set_index("ts_s")["close"],
-                legs[1].set_index("ts_s")["close"],
-                bar_seconds=tf_s,
-                max_stale_bars=self._settings.analytics.max_stale_bars,
-            )
+        aligned = aligned_closes(
+            legs[0],
+            legs[1],
+            bar_seconds=tf_s,
+            max_stale_bars=self._settings.analytics.max_stale_bars,
         )
         ts = aligned.index.to_numpy(dtype=np.int64)
         new = np.flatnonzero((ts > since) & (ts <= last_closed))
