@@ -20,10 +20,12 @@ from analytics.bars import (
 from analytics.cointegration import (
     CointegrationHealth,
     adf,
-    engle_granger_p,
+    engle_granger,
     half_life,
-    health,
     hurst,
+    johansen_trace,
+    pair_health,
+    rolling_engle_granger_p,
 )
 from analytics.correlation import correlation_matrix, log_returns, rolling_correlation
 from analytics.errors import AnalyticsError, InsufficientDataError, ParameterError
@@ -32,13 +34,14 @@ from analytics.hedge import (
     HedgeFit,
     HedgeSeries,
     hedge_series,
-    kalman_beta,
+    kalman_filter,
     ols_fit,
     robust_fit,
     rolling_ols,
+    rolling_robust,
 )
 from analytics.pipeline import PairAnalytics, PairParams, PairSnapshot, compute_pair
-from analytics.spread import rolling_zscore
+from analytics.spread import refit_zscore, rolling_zscore
 
 __all__ = [
     "BAR_COLUMNS",
@@ -66,19 +69,23 @@ __all__ = [
     "complete_rows",
     "compute_pair",
     "correlation_matrix",
-    "engle_granger_p",
+    "engle_granger",
     "evaluate",
     "half_life",
-    "health",
     "hedge_series",
     "hurst",
-    "kalman_beta",
+    "johansen_trace",
+    "kalman_filter",
     "log_returns",
     "ols_fit",
+    "pair_health",
+    "refit_zscore",
     "resample_bars",
     "robust_fit",
     "rolling_correlation",
+    "rolling_engle_granger_p",
     "rolling_ols",
+    "rolling_robust",
     "rolling_zscore",
     "run_backtest",
 ]

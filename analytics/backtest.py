@@ -1,31 +1,54 @@
 """Deterministic backtest of β-hedged z-score mean reversion on aligned bars.
 
 Owns the simulation of the alert rule as a trade: one position at a time in the spread
-``base - β·hedge``, entered and exited on a bar's close with costs on each leg's traded
-notional, and the summary figures (total return, annualised Sharpe, max drawdown, hit rate).
-No randomness, no clock. Imports numpy, pandas and our helpers.
+``base - β·hedge``, decided on a bar's z and filled at the close of the next bar (or, optimistic,
+of the same bar), with costs on each leg's traded notional, and the summary figures (total
+return, Sharpe from daily P&L, max drawdown from peak equity, hit rate). No randomness, no clock.
+Imports numpy, pandas and our helpers.
 
 P&L convention
 --------------
-* Entry at bar ``i`` when flat: **short** the spread if ``z_i > entry_z`` (sell base, buy
-  hedge), **long** if ``z_i < -entry_z``; with a stop, only while ``|z_i| < stop_z``.
-* Size: base quantity ``q_b = side · notional / base_i`` (so the base leg is ``notional`` of
-  currency); hedge quantity ``q_h = -side · β_i · notional / base_i`` (``β`` hedge units per
-  base unit, the price-space convention of ``spread = base - β·hedge``), or, with
-  ``beta_space="log"``, ``q_h = -side · β_i · notional / hedge_i`` (β as a notional ratio).
-  ``side`` is +1 long, -1 short; ``β`` is frozen at entry.
-* Exit at a later bar ``j`` when ``|z_j| < exit_z`` or (stop set) ``|z_j| > stop_z``; no entry
-  on an exit bar. A bar with NaN ``z`` or ``β`` makes no decision. A position still open at the
-  last bar stays open (marked to market in ``equity``, not listed in ``trades``).
-* Costs: ``(fee_bps + slippage_bps) / 10^4`` times ``|q_b|·base + |q_h|·hedge`` at the fill
-  price, charged at entry and again at exit. Trade ``pnl = q_b·(base_j - base_i) +
-  q_h·(hedge_j - hedge_i) - fees`` where ``fees`` is both charges.
+* Decisions: at bar ``i``, when flat and no order is pending, **short** the spread if
+  ``z_i > entry_z`` (sell base, buy hedge), **long** if ``z_i < -entry_z``; with a stop, only
+  while ``|z_i| < stop_z``. In a position, exit when ``|z_j| < exit_z`` or (stop set)
+  ``|z_j| > stop_z``. One decision per bar; a bar with NaN ``z`` or ``β`` makes none.
+* Fills (``fill="next"``, the default): an order decided on bar ``i`` fills at the close of bar
+  ``i + 1``; while it is pending no other decision is made. The fill bar then makes its own
+  decision on its own z (so an entry filled at ``i + 1`` may be told to exit at ``i + 1`` and
+  leaves at ``i + 2``; an exit filled at ``j + 1`` may order a new entry that fills at
+  ``j + 2``). An order decided on the last bar never fills. ``fill="same"`` fills at the close of
+  the decision bar itself: zero latency, which is **optimistic** (the close that produced the
+  signal is rarely still available to trade).
+* Size, at the fill bar ``f``: base quantity ``q_b = side · notional / base_f`` (so the base leg
+  is ``notional`` of currency); hedge quantity ``q_h = -side · β · notional / base_f`` (``β``
+  hedge units per base unit, the price-space convention of ``spread = base - β·hedge``), or,
+  with ``beta_space="log"``, ``q_h = -side · β · notional / hedge_f`` (β as a notional ratio:
+  the hedge leg is ``β × notional`` of currency). ``side`` is +1 long, -1 short; ``β`` is the
+  value at the **decision** bar, frozen for the life of the trade.
+* Costs: ``(fee_bps + slippage_bps) / 10^4`` times ``|q_b|·base_f + |q_h|·hedge_f`` at the fill
+  close, charged at the entry fill and again at the exit fill. Slippage is modelled as a cost
+  in basis points, not as a worse fill price. A trade's ``fees`` are both charges (fees **and**
+  slippage) and ``pnl = q_b·(base_x - base_e) + q_h·(hedge_x - hedge_e) - fees`` between the
+  entry fill ``e`` and the exit fill ``x``.
+* Trades: ``entry_ts``/``exit_ts`` are the epoch seconds of the **fill** bars; ``entry_z``,
+  ``exit_z`` and ``beta`` are the values at the decision bars. A position still open after the
+  last bar (or whose exit order was decided on the last bar) stays open: marked to market in
+  ``equity``, not listed in ``trades``.
 * ``equity`` is the cumulative P&L in currency (mark to market at each close, costs deducted
-  when paid), starting from 0; returns are relative to ``notional``.
+  when paid), starting from 0; ``position`` is the side held after each bar's fill.
+* Returns are relative to ``notional``. ``sharpe`` uses **daily** P&L only: equity changes
+  summed per UTC calendar day of ``ts`` (the first and last day may be partial; days without
+  bars are not counted), mean over sample standard deviation (ddof 1) of P&L / ``notional``,
+  times ``sqrt(365)``. It needs the bars to cover at least two days (``ts[-1] - ts[0]`` plus
+  one bar); otherwise, or when daily P&L does not vary, it is None and ``sharpe_reason`` says
+  why.
+* Drawdown (:func:`drawdown`): capital is ``notional + equity``, its peak the running maximum
+  starting at ``notional``, and drawdown ``1 - capital / peak``, in [0, 1]. Once capital is at
+  or below 0 the drawdown is clamped to 1 (100%, everything lost); it never exceeds it.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
@@ -41,8 +64,11 @@ from analytics._checks import (
 )
 from analytics.errors import ParameterError
 
-SECONDS_PER_YEAR: Final[float] = 365.0 * 86_400.0
-"""Crypto trades around the clock: Sharpe is annualised over calendar seconds."""
+SECONDS_PER_DAY: Final[int] = 86_400
+DAYS_PER_YEAR: Final[float] = 365.0
+"""Crypto trades around the clock: daily Sharpe is annualised over 365 calendar days."""
+MIN_SHARPE_DAYS: Final[float] = 2.0
+"""Fewest days of bars a run must cover before its Sharpe is reported."""
 
 TRADE_COLUMNS: Final[tuple[str, ...]] = (
     "entry_ts",
@@ -55,11 +81,12 @@ TRADE_COLUMNS: Final[tuple[str, ...]] = (
     "fees",
     "reason",
 )
+FILLS: Final[tuple[str, ...]] = ("next", "same")
 
 
 @dataclass(frozen=True, slots=True)
 class BacktestParams:
-    """Thresholds (z units), costs (basis points per leg and fill), size (currency)."""
+    """Thresholds (z units), costs (basis points per leg and fill), size (currency), fill timing."""
 
     entry_z: float = 2.0
     exit_z: float = 0.5
@@ -69,6 +96,7 @@ class BacktestParams:
     notional: float = 10_000.0
     bar_seconds: int | None = None
     beta_space: Literal["price", "log"] = "price"
+    fill: Literal["next", "same"] = "next"
 
     def __post_init__(self) -> None:
         entry = check_number("entry_z", self.entry_z, low=0.0, strict_low=True)
@@ -83,6 +111,7 @@ class BacktestParams:
         if self.bar_seconds is not None:
             check_window("bar_seconds", self.bar_seconds, minimum=1)
         check_choice("beta_space", self.beta_space, ("price", "log"))
+        check_choice("fill", self.fill, FILLS)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -97,6 +126,33 @@ class BacktestResult:
     max_drawdown: float
     hit_rate: float | None
     n_trades: int
+    sharpe_reason: str | None = None
+    days: float = 0.0
+    fill: str = "next"
+    notional: float = 10_000.0
+
+
+def drawdown(equity: object, notional: float) -> np.ndarray:
+    """
+    Drawdown from peak capital at each bar, a fraction in [0, 1].
+
+    Parameters
+    ----------
+    equity : array or Series of float, shape (n,)
+        Cumulative P&L in currency, starting from 0 before the first bar.
+    notional : float
+        Starting capital (> 0); the running peak starts here.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        ``1 - capital / peak`` with ``capital = notional + equity`` and ``peak`` the running
+        maximum of capital and ``notional``; 1.0 (clamped) once capital is at or below 0.
+    """
+    base = check_number("notional", notional, low=0.0, strict_low=True)
+    capital = base + as_float_array("equity", equity)
+    peak = np.maximum.accumulate(np.maximum(capital, base))
+    return np.clip(1.0 - capital / peak, 0.0, 1.0)
 
 
 def _inputs(
@@ -119,15 +175,80 @@ def _inputs(
     return (times.astype(np.int64), *arrays)
 
 
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """A decision waiting for its fill: open ``side`` (±1) or close (``side`` 0)."""
+
+    side: int
+    z: float
+    beta: float
+    reason: str = ""
+
+
 @dataclass(eq=False, slots=True)
 class _Book:
-    """Per-bar holdings after each bar's decision, costs paid at each bar, and the trade log."""
+    """Holdings after each bar's fill, costs paid at each bar, the trade log and open state."""
 
-    q_base: np.ndarray
-    q_hedge: np.ndarray
-    costs: np.ndarray
-    side: np.ndarray
-    trades: list[dict[str, object]]
+    times: np.ndarray
+    pb: np.ndarray
+    ph: np.ndarray
+    params: BacktestParams
+    q_base: np.ndarray = field(init=False)
+    q_hedge: np.ndarray = field(init=False)
+    costs: np.ndarray = field(init=False)
+    position: np.ndarray = field(init=False)
+    trades: list[dict[str, object]] = field(default_factory=list)
+    side: int = 0
+    qb: float = 0.0
+    qh: float = 0.0
+    entry_i: int = -1
+    entry_fee: float = 0.0
+
+    def __post_init__(self) -> None:
+        size = self.times.size
+        self.q_base, self.q_hedge, self.costs = np.zeros(size), np.zeros(size), np.zeros(size)
+        self.position = np.zeros(size, np.int8)
+
+    def _cost(self, i: int) -> float:
+        rate = (self.params.fee_bps + self.params.slippage_bps) / 1e4
+        fee = rate * (abs(self.qb) * self.pb[i] + abs(self.qh) * self.ph[i])
+        self.costs[i] += fee
+        return fee
+
+    def fill(self, i: int, order: _Order) -> None:
+        """Execute ``order`` at the close of bar ``i``."""
+        if order.side != 0:
+            notional = self.params.notional
+            leg = self.ph[i] if self.params.beta_space == "log" else self.pb[i]
+            self.side = order.side
+            self.qb = order.side * notional / self.pb[i]
+            self.qh = -order.side * order.beta * notional / leg
+            self.entry_i, self.entry_fee = i, self._cost(i)
+            self.trades.append(
+                {
+                    "entry_ts": int(self.times[i]),
+                    "side": "long" if order.side > 0 else "short",
+                    "entry_z": order.z,
+                    "beta": order.beta,
+                    "fees": self.entry_fee,
+                }
+            )
+            return
+        fee = self._cost(i)
+        e = self.entry_i
+        gross = self.qb * (self.pb[i] - self.pb[e]) + self.qh * (self.ph[i] - self.ph[e])
+        total_fees = fee + self.entry_fee
+        self.trades[-1].update(
+            exit_ts=int(self.times[i]),
+            exit_z=order.z,
+            pnl=gross - total_fees,
+            fees=total_fees,
+            reason=order.reason,
+        )
+        self.side, self.qb, self.qh = 0, 0.0, 0.0
+
+    def hold(self, i: int) -> None:
+        self.q_base[i], self.q_hedge[i], self.position[i] = self.qb, self.qh, self.side
 
 
 def run_backtest(
@@ -157,6 +278,19 @@ def run_backtest(
     return _summarise(times, pb, ph, book, params)
 
 
+def _decide(book: _Book, zi: float, beta: float, params: BacktestParams) -> _Order | None:
+    stop = math.inf if params.stop_z is None else params.stop_z
+    if book.side != 0:
+        if abs(zi) > stop:
+            return _Order(0, zi, beta, "stop")
+        if abs(zi) < params.exit_z:
+            return _Order(0, zi, beta, "exit")
+        return None
+    if params.entry_z < abs(zi) < stop:
+        return _Order(-1 if zi > 0 else 1, zi, beta)
+    return None
+
+
 def _simulate(
     times: np.ndarray,
     pb: np.ndarray,
@@ -166,48 +300,37 @@ def _simulate(
     *,
     params: BacktestParams,
 ) -> _Book:
-    cost_rate = (params.fee_bps + params.slippage_bps) / 1e4
-    size = times.size
-    book = _Book(np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size, np.int8), [])
-    trades = book.trades
-    side, qb, qh, entry_i, entry_fee = 0, 0.0, 0.0, -1, 0.0
+    book = _Book(times, pb, ph, params)
     decide = np.isfinite(zs) & np.isfinite(betas)
-    stop = math.inf if params.stop_z is None else params.stop_z
-    for i in range(size):
-        zi = float(zs[i])
-        if decide[i] and side != 0:
-            if abs(zi) < params.exit_z or abs(zi) > stop:
-                fee = cost_rate * (abs(qb) * pb[i] + abs(qh) * ph[i])
-                book.costs[i] += fee
-                gross = qb * (pb[i] - pb[entry_i]) + qh * (ph[i] - ph[entry_i])
-                total_fees = fee + entry_fee
-                trades[-1].update(
-                    exit_ts=int(times[i]),
-                    exit_z=zi,
-                    pnl=gross - total_fees,
-                    fees=total_fees,
-                    reason="stop" if abs(zi) > stop else "exit",
-                )
-                side, qb, qh = 0, 0.0, 0.0
-        elif decide[i] and params.entry_z < abs(zi) < stop:
-            side = -1 if zi > 0 else 1
-            qb = side * params.notional / pb[i]
-            leg = ph[i] if params.beta_space == "log" else pb[i]
-            qh = -side * float(betas[i]) * params.notional / leg
-            fee = cost_rate * (abs(qb) * pb[i] + abs(qh) * ph[i])
-            book.costs[i] += fee
-            entry_i, entry_fee = i, fee
-            trades.append(
-                {
-                    "entry_ts": int(times[i]),
-                    "side": "long" if side > 0 else "short",
-                    "entry_z": zi,
-                    "beta": float(betas[i]),
-                    "fees": fee,
-                }
-            )
-        book.q_base[i], book.q_hedge[i], book.side[i] = qb, qh, side
+    delay = 1 if params.fill == "next" else 0
+    pending: _Order | None = None
+    last = times.size - 1
+    for i in range(times.size):
+        if pending is not None:
+            book.fill(i, pending)
+            pending = None
+        if decide[i]:
+            order = _decide(book, float(zs[i]), float(betas[i]), params)
+            if order is not None and delay == 0:
+                book.fill(i, order)
+            elif order is not None and i < last:
+                pending = order
+        book.hold(i)
     return book
+
+
+def _daily_sharpe(
+    times: np.ndarray, step: np.ndarray, params: BacktestParams
+) -> tuple[float | None, str | None, float]:
+    bar_seconds = params.bar_seconds or float(np.median(np.diff(times)))
+    days = (float(times[-1] - times[0]) + bar_seconds) / SECONDS_PER_DAY
+    if days < MIN_SHARPE_DAYS:
+        return None, f"needs at least 2 days of bars; this run covers {days:.2f} days", days
+    daily = pd.Series(step).groupby(times // SECONDS_PER_DAY).sum().to_numpy() / params.notional
+    spread_sd = float(np.std(daily, ddof=1))
+    if not spread_sd > 0:
+        return None, "daily P&L does not vary (no trades?), so Sharpe is undefined", days
+    return float(np.mean(daily)) / spread_sd * math.sqrt(DAYS_PER_YEAR), None, days
 
 
 def _summarise(
@@ -218,27 +341,22 @@ def _summarise(
     step[1:] = book.q_base[:-1] * np.diff(pb) + book.q_hedge[:-1] * np.diff(ph)
     step -= book.costs
     pnl = np.cumsum(step)
-    capital = params.notional + pnl
-    peak = np.maximum.accumulate(np.r_[params.notional, capital])[1:]
-    returns = step / params.notional
-    bar_seconds = params.bar_seconds or float(np.median(np.diff(times)))
-    spread_sd = float(np.std(returns, ddof=1))
-    sharpe = (
-        float(np.mean(returns)) / spread_sd * math.sqrt(SECONDS_PER_YEAR / bar_seconds)
-        if spread_sd > 0
-        else None
-    )
+    sharpe, reason, days = _daily_sharpe(times, step, params)
     rows = [t for t in book.trades if "exit_ts" in t]
     closed = pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
     closed = closed.astype({"entry_ts": "int64", "exit_ts": "int64"})
     n_trades = len(closed)
     return BacktestResult(
         equity=pd.Series(pnl, index=pd.Index(times, name="ts_s"), name="equity"),
-        position=book.side,
+        position=book.position,
         trades=closed,
         total_return=float(pnl[-1] / params.notional),
         sharpe=sharpe,
-        max_drawdown=float(np.max(1.0 - capital / peak)),
+        max_drawdown=float(np.max(drawdown(pnl, params.notional))),
         hit_rate=float((closed["pnl"] > 0).mean()) if n_trades else None,
         n_trades=n_trades,
+        sharpe_reason=reason,
+        days=days,
+        fill=params.fill,
+        notional=params.notional,
     )

@@ -1,11 +1,12 @@
 """The full analytics refresh for one pair: hedge ratio, spread, z-score, correlation, health.
 
-Owns :func:`compute_pair`, the single call the dashboard makes every second and the alert
-worker makes every bar close, and its parameter and result types. It only composes the other
-modules, following the "Analytics definitions" of the design: static OLS over the last
-``window`` bars (its β applied to every bar), rolling/Kalman β per bar, spread
-``base - β·hedge - α``, z-score over ``z_window`` spread values, correlation of log returns over
-``corr_window`` bars, ADF/half-life/Hurst of the spread. Imports numpy and our modules.
+Owns :func:`compute_pair`, the one function behind every number the product shows or acts on:
+the dashboard pages, ``/api/v1/analytics``, the alert worker and the backtest all call it, so
+they agree bar for bar. It composes the other modules following the README's "Analytics
+definitions": every per-bar value is what a live observer saw at that bar (static fits are
+refitted on the ``window`` bars ending at each bar; rolling OLS, robust and Kalman are causal),
+and cointegration health is a property of the pair over the last ``window`` bars, whatever the
+hedge method. Imports numpy and our modules.
 """
 
 import math
@@ -18,22 +19,31 @@ from analytics._checks import (
     as_pair,
     check_choice,
     check_finite,
-    check_min_length,
     check_number,
     check_window,
 )
-from analytics.cointegration import MIN_HEALTH_OBS, CointegrationHealth, health
+from analytics.cointegration import (
+    MIN_HEALTH_OBS,
+    CointegrationHealth,
+    pair_health,
+    rolling_engle_granger_p,
+)
 from analytics.correlation import rolling_correlation
-from analytics.errors import ParameterError
+from analytics.errors import InsufficientDataError, ParameterError
 from analytics.hedge import (
     HEDGE_METHODS,
     MIN_FIT_OBS,
     HedgeFit,
     HedgeMethod,
+    HedgeSeries,
     hedge_series,
     ols_fit,
+    robust_fit,
 )
-from analytics.spread import rolling_zscore, spread
+from analytics.spread import refit_zscore, rolling_zscore, spread
+
+EG_LINE_POINTS = 120
+"""Evaluations of the rolling Engle-Granger p over a refresh (every ``n // 120`` bars)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +52,10 @@ class PairParams:
     Parameters of :func:`compute_pair`.
 
     ``method`` is one of ``"ols"``, ``"rolling"``, ``"kalman"``, ``"robust"``; ``window`` is the
-    hedge-fit window (bars); ``log`` fits on natural-log prices; ``kalman_delta`` and
-    ``kalman_obs_var`` tune the Kalman filter; ``adf_maxlag`` is the fixed ADF lag.
+    hedge-fit window (bars; the Kalman warm-up); ``log`` fits on natural-log prices;
+    ``kalman_delta`` is the Kalman state noise scale; ``adf_maxlag`` the fixed lag of the EG and
+    ADF tests. ``in_sample`` (``ols``/``robust`` only) applies the fit of the last ``window``
+    bars to every bar: it uses later prices and is off by default.
     """
 
     method: HedgeMethod = "ols"
@@ -52,9 +64,9 @@ class PairParams:
     corr_window: int = 60
     log: bool = False
     intercept: bool = True
-    kalman_delta: float = 1e-4
-    kalman_obs_var: float = 1e-3
+    kalman_delta: float = 1e-3
     adf_maxlag: int = 1
+    in_sample: bool = False
 
     def __post_init__(self) -> None:
         check_choice("method", self.method, HEDGE_METHODS)
@@ -65,7 +77,11 @@ class PairParams:
         delta = check_number("kalman_delta", self.kalman_delta, low=0.0, strict_low=True)
         if delta >= 1.0:
             raise ParameterError(f"kalman_delta must be < 1, got {self.kalman_delta!r}")
-        check_number("kalman_obs_var", self.kalman_obs_var, low=0.0, strict_low=True)
+
+    @property
+    def causal(self) -> bool:
+        """Whether every per-bar value uses bars up to its own bar only."""
+        return not (self.in_sample and self.method in ("ols", "robust"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +95,30 @@ class PairSnapshot:
     z: float | None
     spread: float | None
     corr: float | None
+    eg_stat: float | None
+    eg_p: float | None
     adf_stat: float | None
     adf_p: float | None
     half_life: float | None
     hurst: float | None
+    johansen_trace: float | None
+    johansen_cv95: float | None
 
 
 @dataclass(frozen=True, eq=False, slots=True)
 class PairAnalytics:
-    """Per-bar series (shape (n,), NaN where undefined) plus the latest values and the fits."""
+    """Per-bar series (shape (n,), NaN where undefined) plus the latest values and the fits.
+
+    ``eg_p`` is the rolling Engle-Granger p, evaluated every few bars (NaN in between).
+    For ``kalman`` the spread is the one-step prediction error of the filter.
+    """
 
     beta: FloatArray
     alpha: FloatArray
     spread: FloatArray
     z: FloatArray
     corr: FloatArray
+    eg_p: FloatArray
     latest: PairSnapshot
     fit: HedgeFit | None
     health: CointegrationHealth | None
@@ -104,16 +129,58 @@ def _last(values: FloatArray) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _trailing_finite(values: FloatArray) -> FloatArray:
-    bad = np.flatnonzero(~np.isfinite(values))
-    return values if bad.size == 0 else values[bad[-1] + 1 :]
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _check_prices(y: FloatArray, x: FloatArray, window: int) -> None:
+    """Refuse what no hedge can be fitted on, with a sentence a trader understands."""
+    check_finite("base", y)
+    check_finite("hedge", x)
+    for leg, prices in (("base", y), ("hedge", x)):
+        if (prices <= 0).any():
+            raise ParameterError(
+                f"the {leg} leg has a zero or negative price; prices must be positive"
+            )
+    if y.size < window:
+        raise InsufficientDataError(
+            f"window {window} needs {window} bars of both legs; only {y.size} are available "
+            "yet (wait, shorten the window or lengthen the lookback)"
+        )
+    for leg, prices in (("base", y), ("hedge", x)):
+        if np.ptp(prices[-window:]) == 0.0:
+            raise InsufficientDataError(
+                f"the {leg} leg's price did not change over the last {window} bars; a hedge "
+                "ratio needs both legs to move"
+            )
+
+
+def _spread_and_z(
+    fy: FloatArray, fx: FloatArray, hedge: HedgeSeries, params: PairParams
+) -> tuple[FloatArray, FloatArray]:
+    if hedge.innovation is not None and hedge.innovation_var is not None:
+        return hedge.innovation, hedge.innovation / np.sqrt(hedge.innovation_var)
+    resid = spread(fy, fx, hedge.beta, hedge.alpha)
+    if params.method == "rolling" or not params.causal:
+        return resid, rolling_zscore(resid, params.z_window)
+    return resid, refit_zscore(fy, fx, hedge.beta, params.z_window)
+
+
+def _window_fit(fy: FloatArray, fx: FloatArray, params: PairParams) -> HedgeFit | None:
+    """The static fit of the last ``window`` bars (its r² is the one reported)."""
+    tail = slice(-params.window, None)
+    if params.method == "kalman":
+        return None
+    if params.method == "robust":
+        return robust_fit(fy[tail], fx[tail])
+    return ols_fit(fy[tail], fx[tail], params.intercept)
 
 
 def compute_pair(
     base: object, hedge: object, params: PairParams, with_health: bool = True
 ) -> PairAnalytics:
     """
-    Compute every per-pair statistic of the dashboard in one pass.
+    Compute every per-pair statistic of the dashboard in one pass, causally.
 
     Parameters
     ----------
@@ -121,30 +188,30 @@ def compute_pair(
         Aligned, complete, positive closes (raw prices; :func:`analytics.complete_rows` output).
     params : PairParams
     with_health : bool
-        Also run ADF, half-life and Hurst on the spread (its trailing run of defined values).
+        Also run the cointegration health of the last ``window`` bars and the rolling EG p.
 
     Returns
     -------
     PairAnalytics
-        ``r2`` is from the static fit (``ols``/``robust``), from the OLS of the last ``window``
-        bars for ``rolling`` (its β equals the last rolling β), and None for ``kalman``.
-        Health fields are None without ``with_health`` or with fewer than 20 defined spread
-        values.
+        Per bar ``t``: ``beta``/``alpha`` of the method at ``t``; ``ols``/``robust``: spread
+        ``y_t - β_t·x_t - α_t`` and z of it among the ``z_window`` spreads ending at ``t``
+        under that same fit (:func:`analytics.spread.refit_zscore`); ``rolling``: z over the
+        trailing spread values; ``kalman``: spread = prediction error ``e_t``, z =
+        ``e_t / sqrt(Q_t)``. ``r2`` is from the static fit of the last ``window`` bars (OLS,
+        Huber for ``robust``), None for ``kalman``. Health is None without ``with_health`` or
+        with a window under 20 bars.
 
     Raises
     ------
     InsufficientDataError
-        Fewer than ``window`` bars (``ols``, ``rolling``, ``robust``) or fewer than 3 (``kalman``).
+        Fewer than ``window`` bars (``window + 1`` for ``kalman``), or a leg flat over the
+        last ``window`` bars.
     ParameterError
         Mismatched lengths, non-finite or non-positive prices.
     """
     y, x = as_pair(base, hedge)
-    check_finite("base", y)
-    check_finite("hedge", x)
-    if (y <= 0).any() or (x <= 0).any():
-        raise ParameterError("prices must be positive")
-    needed = MIN_FIT_OBS if params.method == "kalman" else params.window
-    check_min_length(f"method {params.method!r} with window {params.window}", y.size, needed)
+    needed = params.window + (1 if params.method == "kalman" else 0)
+    _check_prices(y, x, needed)
     fy, fx = (np.log(y), np.log(x)) if params.log else (y, x)
     hedge_fit = hedge_series(
         fy,
@@ -153,30 +220,33 @@ def compute_pair(
         params.window,
         intercept=params.intercept,
         delta=params.kalman_delta,
-        obs_var=params.kalman_obs_var,
+        in_sample=not params.causal,
     )
-    resid = spread(fy, fx, hedge_fit.beta, hedge_fit.alpha)
-    z = rolling_zscore(resid, params.z_window)
+    resid, z = _spread_and_z(fy, fx, hedge_fit, params)
     corr = rolling_correlation(y, x, params.corr_window)
-    fit = hedge_fit.fit
-    if params.method == "rolling":
-        fit = ols_fit(fy[-params.window :], fx[-params.window :], params.intercept)
+    fit = hedge_fit.fit or _window_fit(fy, fx, params)
     cointegration = None
-    tail = _trailing_finite(resid)
-    if with_health and tail.size >= MIN_HEALTH_OBS:
-        cointegration = health(tail, params.adf_maxlag)
+    eg_line = np.full(y.size, np.nan)
+    if with_health and params.window >= MIN_HEALTH_OBS:
+        cointegration = pair_health(fy[-params.window :], fx[-params.window :], params.adf_maxlag)
+        every = max(1, y.size // EG_LINE_POINTS)
+        eg_line = rolling_engle_granger_p(fy, fx, params.window, every, params.adf_maxlag)
     latest = PairSnapshot(
         n=int(y.size),
         beta=_last(hedge_fit.beta),
         alpha=_last(hedge_fit.alpha),
-        r2=None if fit is None else fit.r2,
+        r2=None if fit is None else _finite(fit.r2),
         z=_last(z),
         spread=_last(resid),
         corr=_last(corr),
-        adf_stat=None if cointegration is None else cointegration.adf_stat,
+        eg_stat=None if cointegration is None else _finite(cointegration.eg_stat),
+        eg_p=None if cointegration is None else cointegration.eg_p,
+        adf_stat=None if cointegration is None else _finite(cointegration.adf_stat),
         adf_p=None if cointegration is None else cointegration.adf_p,
         half_life=None if cointegration is None else cointegration.half_life,
         hurst=None if cointegration is None else cointegration.hurst,
+        johansen_trace=None if cointegration is None else cointegration.johansen_trace,
+        johansen_cv95=None if cointegration is None else cointegration.johansen_cv95,
     )
     return PairAnalytics(
         beta=hedge_fit.beta,
@@ -184,6 +254,7 @@ def compute_pair(
         spread=resid,
         z=z,
         corr=corr,
+        eg_p=eg_line,
         latest=latest,
         fit=fit,
         health=cointegration,

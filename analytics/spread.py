@@ -1,8 +1,9 @@
-"""Spread and rolling z-score.
+"""Spread and its z-scores.
 
-Owns the residual ``spread = base - beta * hedge - alpha`` and its trailing-window z-score
-``(s - mean) / std`` with the sample standard deviation (ddof=1), the definition pandas'
-``rolling`` uses. The z-score is vectorised over block-restarted cumulative sums (see
+Owns the residual ``spread = base - beta * hedge - alpha`` and the two causal z-scores of it:
+:func:`rolling_zscore`, ``(s - mean) / std`` over the trailing spread values (sample standard
+deviation, ddof=1, as pandas ``rolling``), and :func:`refit_zscore`, the z of each bar's spread
+under that bar's own fit. Both are vectorised over block-restarted cumulative sums (see
 :mod:`analytics._rolling`). Imports numpy and our private helpers.
 """
 
@@ -83,3 +84,44 @@ def rolling_zscore(values: object, window: int, min_periods: int | None = None) 
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (s - m.mean_x) / np.sqrt(m.m2_x / (m.count - 1.0))
     return np.where(defined & (m.m2_x > 0.0), z, np.nan)
+
+
+def refit_zscore(base: object, hedge: object, beta: object, window: int) -> FloatArray:
+    """
+    Z-score of each bar's spread among the ``window`` spreads before it, under that bar's fit.
+
+    For a fit ``(β_t, α_t)`` known at bar ``t`` (a trailing-window static fit), the spread of
+    bars ``t - window + 1 .. t`` under that one fit is ``s_i = y_i - β_t·x_i - α_t``, and
+    ``z_t = (s_t - mean(s)) / std(s)`` (ddof=1). This is the z a live observer at ``t`` saw:
+    every term uses bars ``<= t``. ``α_t`` cancels. The mean and variance follow from trailing
+    moments of ``x`` and ``y``: ``var(s) = var(y) - 2β·cov(x, y) + β²·var(x)``, so the whole
+    series costs O(n).
+
+    Parameters
+    ----------
+    base, hedge : array-like of float, shape (n,)
+        Prices or log prices (the space ``beta`` was fitted in).
+    beta : array-like of float, shape (n,)
+        Per-bar hedge ratio (NaN where undefined).
+    window : int
+        Spread values per z, ``>= 2``.
+
+    Returns
+    -------
+    np.ndarray, shape (n,)
+        NaN where ``β_t`` is undefined, the window holds a missing value, or the spread is
+        constant over it.
+    """
+    y, x = (as_float_array(n, v) for n, v in (("base", base), ("hedge", hedge)))
+    b = as_float_array("beta", beta)
+    if not y.size == x.size == b.size:
+        raise ParameterError("base, hedge and beta must have the same length")
+    w = check_window("window", window)
+    m = window_moments(x, y, w)
+    assert m.mean_y is not None and m.m2_y is not None and m.c_xy is not None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ss = m.m2_y - 2.0 * b * m.c_xy + b * b * m.m2_x
+        z = ((y - m.mean_y) - b * (x - m.mean_x)) / np.sqrt(ss / (w - 1.0))
+    # Cancellation leaves var(s) at rounding level when the spread is flat over the window.
+    flat = ss <= 1e-13 * (m.m2_y + b * b * m.m2_x)
+    return np.where((m.count == w) & np.isfinite(b) & ~flat, z, np.nan)

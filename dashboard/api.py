@@ -1,16 +1,18 @@
 """The JSON/CSV API under ``/api/v1`` and the ``/healthz`` probe, as one Flask blueprint.
 
-Owns the HTTP contract of DESIGN.md: ``pairs``, ``bars``, ``analytics``, ``alerts`` and
-``status`` (JSON, ``?format=csv`` for tables, CSV injection-guarded) and ``/healthz``. Every
-parameter is parsed strictly with :mod:`dashboard.params`; any invalid, unknown or repeated
-parameter is an HTTP 400 ``{"error", "parameter"}``, never a 500. Data comes from
-:mod:`dashboard.services` only.
+Owns the HTTP contract of DESIGN.md: ``pairs``, ``bars``, ``analytics``, ``alerts``,
+``backtest`` and ``status`` (JSON, ``?format=csv`` for tables, CSV injection-guarded) and
+``/healthz``. Every parameter is parsed strictly with :mod:`dashboard.params`; any invalid,
+unknown or repeated parameter is an HTTP 400 ``{"error", "parameter"}``, never a 500. Data
+comes from :mod:`dashboard.services` only.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -19,12 +21,15 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from analytics.backtest import TRADE_COLUMNS
+from analytics.pipeline import PairSnapshot
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
 from dashboard.errors import QueryError
 from dashboard.params import (
     MAX_SPAN_S,
     TIMEFRAMES,
+    View,
     parse_choice,
     parse_int,
     parse_pair,
@@ -36,7 +41,8 @@ from dashboard.params import (
 api = Blueprint("pairwatch_api", __name__)
 FORMATS = ("json", "csv")
 DIRECTIONS = ("UP", "DOWN")
-SERIES_COLUMNS = ("ts", "base", "hedge", "beta", "spread", "z", "corr")
+SERIES_COLUMNS = ("ts", "base", "hedge", "beta", "spread", "z", "corr", "eg_p")
+LATEST_FIELDS = tuple(f.name for f in fields(PairSnapshot) if f.name != "n")
 
 
 def _query(allowed: Iterable[str]) -> dict[str, str]:
@@ -156,10 +162,12 @@ def analytics() -> Response:
             "spread": result.analytics.spread if result.analytics else nan,
             "z": result.analytics.z if result.analytics else nan,
             "corr": result.analytics.corr if result.analytics else nan,
+            "eg_p": result.analytics.eg_p if result.analytics else nan,
         }
     )
-    if fmt == "csv":
-        return _csv(frame, f"{view.pair.name.replace('/', '-')}_{view.tf}_analytics")
+    if fmt == "csv":  # the documented CSV columns; eg_p is in the JSON series only
+        name = f"{view.pair.name.replace('/', '-')}_{view.tf}_analytics"
+        return _csv(frame.drop(columns="eg_p"), name)
     body: dict[str, Any] = {
         "pair": view.pair.name,
         "base": view.pair.base,
@@ -173,18 +181,7 @@ def analytics() -> Response:
         "last_ts": int(result.ts[-1]) if len(result.ts) else None,
         "notices": [n.text for n in result.notices],
     }
-    for name in (
-        "beta",
-        "alpha",
-        "r2",
-        "z",
-        "spread",
-        "corr",
-        "adf_stat",
-        "adf_p",
-        "half_life",
-        "hurst",
-    ):
+    for name in LATEST_FIELDS:
         body[name] = _json_value(getattr(latest, name)) if latest else None
     if series in ("true", "1"):
         body["series"] = {c: [_json_value(v) for v in frame[c].tolist()] for c in SERIES_COLUMNS}
@@ -215,6 +212,91 @@ def alerts() -> Response:
     return _table(frame, fmt, "alerts", lambda: {"alerts": _records(frame)})
 
 
+BACKTEST_NAMES = {"entry_z": "entry", "exit_z": "exit"}
+"""API parameter → ``View`` field, for the backtest parameters whose names differ."""
+_VIEW_NAME = re.compile(r"\b(entry|exit)\b")
+
+
+def _backtest_view(query: dict[str, str]) -> View:
+    """The strict view of a backtest query; errors name the API parameter (``exit_z``)."""
+    settings = services().settings
+    renamed = {BACKTEST_NAMES.get(k, k): v for k, v in query.items() if k != "format"}
+    try:
+        return parse_view(settings, renamed, strict=True)
+    except QueryError as exc:
+        if exc.parameter not in BACKTEST_NAMES.values():
+            raise
+        message = _VIEW_NAME.sub(lambda m: f"{m.group(1)}_z", exc.message)
+        raise QueryError(f"{exc.parameter}_z", message) from None
+
+
+@api.get("/api/v1/backtest")
+def backtest() -> Response:
+    """The alert rule as a β-hedged trade over the view's window (fills at the next bar)."""
+    query = _query(
+        (
+            "pair",
+            "tf",
+            "method",
+            "window",
+            "z_window",
+            "entry_z",
+            "exit_z",
+            "fee_bps",
+            "slippage_bps",
+            "fill",
+            "lookback",
+        )
+    )
+    fmt = _format(query)
+    if "pair" not in query:
+        raise QueryError("pair", "pair is required")
+    view = _backtest_view(query)
+    outcome = services().backtest(view)
+    result = outcome.result
+    trades = result.trades if result is not None else pd.DataFrame(columns=list(TRADE_COLUMNS))
+    if fmt == "csv":
+        return _csv(trades, f"{view.pair.name.replace('/', '-')}_{view.tf}_backtest_trades")
+    stats: dict[str, Any] = {
+        "total_return": None,
+        "sharpe": None,
+        "sharpe_reason": None,
+        "max_drawdown": None,
+        "hit_rate": None,
+        "n_trades": 0,
+        "days": None,
+        "notional": None,
+    }
+    if result is not None:
+        stats.update({name: _json_value(getattr(result, name)) for name in stats})
+    stats |= {
+        "fill": view.fill,
+        "entry_z": view.entry,
+        "exit_z": view.exit,
+        "fee_bps": view.fee_bps,
+        "slippage_bps": view.slippage_bps,
+    }
+    equity = result.equity if result is not None else pd.Series(dtype="float64")
+    body = {
+        "pair": view.pair.name,
+        "base": view.pair.base,
+        "hedge": view.pair.hedge,
+        "tf": view.tf,
+        "method": view.method,
+        "window": view.window,
+        "z_window": view.z_window,
+        "lookback": view.lookback,
+        "trades": _records(trades),
+        "equity": {
+            "ts": [int(t) for t in equity.index.tolist()],
+            "equity": [_json_value(v) for v in equity.tolist()],
+        },
+        "stats": stats,
+        "notices": [n.text for n in outcome.notices],
+    }
+    return jsonify(body)
+
+
 @api.get("/api/v1/status")
 def status() -> Response:
     query = _query(())
@@ -229,3 +311,34 @@ def status() -> Response:
         ]
         return _csv(pd.DataFrame(rows), "status")
     return jsonify(report)
+
+
+RULE_FIELDS = (
+    "pair",
+    "rule",
+    "entry_z",
+    "exit_z",
+    "direction",
+    "timeframe",
+    "window",
+    "state",
+    "last_direction",
+    "last_z",
+    "last_eval_ts",
+    "last_alert_ts",
+)
+
+
+@api.get("/api/v1/rules")
+def rules() -> Response:
+    """Each configured alert rule with the state the alert worker stored (``waiting`` if none)."""
+    query = _query(("pair",))
+    fmt = _format(query)
+    pair = parse_pair(services().settings, query["pair"]).name if "pair" in query else None
+    rows = [
+        {field: getattr(s, "name" if field == "rule" else field) for field in RULE_FIELDS}
+        for s in services().rule_states()
+        if pair is None or s.pair == pair
+    ]
+    frame = pd.DataFrame(rows, columns=list(RULE_FIELDS), dtype=object)
+    return _table(frame, fmt, "rules", lambda: {"rules": _records(frame)})

@@ -66,7 +66,41 @@ def number(value: float | None, pattern: str = "{:,.4f}") -> str:
     return "—" if value is None else pattern.format(value)
 
 
-def stats_table(rows: Sequence[tuple[str, str]], component_id: str | None = None) -> dbc.Table:
+EG_GOOD, EG_FAIR = 0.05, 0.10
+"""Engle-Granger p below which a pair is shown cointegrated (green) or borderline (orange)."""
+EG_HINT = (
+    "Engle-Granger p of the last window: the test for cointegration. Green < 0.05, "
+    "orange < 0.10, red otherwise."
+)
+ADF_HINT = (
+    "ADF of the fitted spread. It uses Dickey-Fuller tables on a residual whose β was fitted "
+    "to make it look stationary, so it finds cointegration too often; trust EG p."
+)
+
+
+def eg_colour(p: float | None) -> str:
+    """Bootstrap colour of an Engle-Granger p-value: success, warning, danger (secondary: none)."""
+    if p is None:
+        return "secondary"
+    return "success" if p < EG_GOOD else "warning" if p < EG_FAIR else "danger"
+
+
+def eg_value(p: float | None) -> html.Span:
+    """The EG p-value, coloured by :func:`eg_colour`."""
+    return html.Span(number(p, "{:.3f}"), className=f"text-{eg_colour(p)} fw-bold")
+
+
+_DOTTED = {"textDecorationStyle": "dotted", "cursor": "help"}
+
+
+def hinted(label: str, hint: str) -> html.Span:
+    """A label that explains itself on hover."""
+    return html.Span(label, title=hint, className="text-decoration-underline", style=_DOTTED)
+
+
+def stats_table(
+    rows: Sequence[tuple[str | html.Span, str | html.Span]], component_id: str | None = None
+) -> dbc.Table:
     body = [
         html.Tr(
             [

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.backtest import drawdown
 from dashboard.downsample import keep_indices
 from dashboard.timefmt import wall_clock_ms
 
@@ -131,9 +132,11 @@ def volume_figure(legs: Mapping[str, pd.DataFrame], zone: str, *, max_points: in
     return figure
 
 
-def spread_figure(ts_s: np.ndarray, spread: np.ndarray, zone: str, *, max_points: int) -> go.Figure:
-    """The spread ``base - β·hedge - α`` over time."""
-    figure = go.Figure(layout=_layout("Spread", zone))
+def spread_figure(
+    ts_s: np.ndarray, spread: np.ndarray, zone: str, *, max_points: int, title: str = "Spread"
+) -> go.Figure:
+    """The spread ``base - β·hedge - α`` (or the Kalman prediction error) over time."""
+    figure = go.Figure(layout=_layout(title, zone))
     x, y = _points(ts_s, spread, zone, max_points)
     figure.add_trace(
         go.Scatter(x=x, y=y, name="spread", mode="lines", line={"color": COLORS[2], "width": 1.2})
@@ -215,6 +218,28 @@ def _on_line(
     return np.where(inside, charted, fired_z)
 
 
+def eg_figure(ts_s: np.ndarray, eg_p: np.ndarray, window: int, zone: str) -> go.Figure:
+    """The rolling Engle-Granger p (evaluated every few bars) with the 5 % and 10 % levels."""
+    figure = go.Figure(layout=_layout(f"Engle-Granger p ({window}-bar window)", zone))
+    values = np.asarray(eg_p, dtype=np.float64)
+    keep = np.isfinite(values)
+    figure.add_trace(
+        go.Scatter(
+            x=wall_clock_ms(np.asarray(ts_s)[keep], zone),
+            y=values[keep],
+            name="EG p",
+            mode="lines",
+            line={"color": COLORS[5], "width": 1.2, "shape": "hv"},
+        )
+    )
+    figure.update_layout(
+        shapes=[_hline(0.05, COLORS[2], "dash"), _hline(0.10, BAND_COLOR, "dot")],
+        margin={"l": 60, "r": 60, "t": 36, "b": 30},
+    )
+    figure.update_yaxes(range=[0, 1])
+    return figure
+
+
 def correlation_figure(
     ts_s: np.ndarray, corr: np.ndarray, window: int, zone: str, *, max_points: int
 ) -> go.Figure:
@@ -273,11 +298,11 @@ def equity_figure(equity: pd.Series, zone: str, *, max_points: int) -> go.Figure
 
 
 def drawdown_figure(equity: pd.Series, notional: float, zone: str, *, max_points: int) -> go.Figure:
-    """Drawdown of capital ``notional + equity`` from its running peak, as a fraction."""
-    capital = notional + equity.to_numpy(dtype=np.float64)
-    peak = np.maximum.accumulate(np.maximum(capital, notional))
+    """Drawdown of capital ``notional + equity`` from its running peak (``analytics.backtest.
+    drawdown``: capped at 100%), drawn below zero as a fraction."""
+    below = -drawdown(equity.to_numpy(dtype=np.float64), notional)
     figure = go.Figure(layout=_layout("Drawdown", zone))
-    x, y = _points(equity.index.to_numpy(), capital / peak - 1.0, zone, max_points)
+    x, y = _points(equity.index.to_numpy(), below, zone, max_points)
     figure.add_trace(
         go.Scatter(
             x=x,

@@ -23,6 +23,8 @@ from ingest.settings import Settings
 BAR_SECONDS: dict[str, int] = {"1s": 1, "1m": 60, "5m": 300}
 TIMEFRAMES = tuple(BAR_SECONDS)
 HEDGE_METHODS = ("ols", "rolling", "kalman", "robust")
+FILLS = ("next", "same")
+"""Backtest fill timing: the next bar's close (default) or the signal bar's own (optimistic)."""
 LOOKBACK_MINUTES = (5, 15, 30, 60, 240, 720, 1440)
 DEFAULT_LOOKBACK_MINUTES = 60
 MAX_SPAN_S = 2 * 86_400
@@ -63,6 +65,8 @@ class View:
     entry: float
     exit: float
     fee_bps: float
+    slippage_bps: float = 0.0
+    fill: str = "next"
 
     @property
     def bar_seconds(self) -> int:
@@ -208,6 +212,8 @@ def default_view(settings: Settings, pair: PairRef | None = None) -> View:
         entry=rule.entry_z if rule else 2.0,
         exit=rule.exit_z if rule else 0.5,
         fee_bps=5.0,
+        slippage_bps=0.0,
+        fill="next",
     )
 
 
@@ -223,6 +229,8 @@ _FIELD_PARSERS: dict[str, Callable[[object], Any]] = {
     "entry": lambda raw: parse_float("entry", raw, 0.1, 10.0),
     "exit": lambda raw: parse_float("exit", raw, 0.0, 10.0),
     "fee_bps": lambda raw: parse_float("fee_bps", raw, 0.0, 1000.0),
+    "slippage_bps": lambda raw: parse_float("slippage_bps", raw, 0.0, 1000.0),
+    "fill": lambda raw: parse_choice("fill", raw, FILLS),
 }
 VIEW_FIELDS = tuple(f.name for f in fields(View))
 

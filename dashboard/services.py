@@ -3,10 +3,11 @@
 Owns one SQLAlchemy engine per process (created lazily, so gunicorn workers never share one),
 the read windows (an indexed ``(symbol, ts_s)`` range of ``bars_1s`` ending at the latest bar,
 never the whole table and never ``trades``), and the composition of those reads with
-``analytics``: resampling, alignment, ``compute_pair``, correlation, alert-rule state and the
-backtest. Every call opens a short connection and returns frames or frozen dataclasses; the
-degraded states a page must explain (empty database, one leg missing, ingestor stopped, open
-gap) come back as ``Notice`` values next to the data.
+``analytics``: resampling, alignment, ``compute_pair``, correlation and the backtest. Alert-rule
+state is read as the alert worker stored it (``rule_states``), never replayed here. Every call
+opens a short connection and returns frames or frozen dataclasses; the degraded states a page
+must explain (empty database, one leg missing, ingestor stopped, open gap) come back as
+``Notice`` values next to the data.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from analytics.alerts import AlertRule, AlertState, evaluate
 from analytics.backtest import BacktestParams, BacktestResult, run_backtest
 from analytics.bars import aligned_closes, resample_bars
 from analytics.bars import closes as close_series
@@ -30,7 +30,7 @@ from analytics.errors import AnalyticsError
 from analytics.pipeline import PairAnalytics, PairParams, compute_pair
 from dashboard import health
 from dashboard.memo import SharedResults
-from dashboard.params import BAR_SECONDS, MAX_SPAN_S, View, default_view, pair_choices
+from dashboard.params import BAR_SECONDS, MAX_SPAN_S, View
 from ingest.settings import AlertRuleSettings, Settings
 from ingest.storage import (
     BAR_COLUMNS,
@@ -41,10 +41,12 @@ from ingest.storage import (
     read_alerts,
     read_bars,
     read_gaps,
+    read_rule_states,
     read_status,
 )
 
 Level = Literal["info", "warning", "danger"]
+RuleStateName = Literal["armed", "triggered", "waiting"]
 T = TypeVar("T")
 
 
@@ -85,7 +87,14 @@ class PairResult:
 
 @dataclass(frozen=True, slots=True)
 class RuleState:
-    """A configured alert rule with its live state replayed over the current window."""
+    """A configured alert rule with the state the alert worker stored for it.
+
+    ``state`` is ``armed`` (fires on the next crossing), ``triggered`` (fired; re-arms once
+    |z| < exit_z) or ``waiting`` (the worker has stored nothing for this rule yet). ``last_z``
+    and ``last_eval_ts`` are the z-score and time (epoch s) of the last bar the worker
+    evaluated; ``last_direction`` and ``last_alert_ts`` (epoch s, bar time) are those of its
+    last firing.
+    """
 
     pair: str
     name: str
@@ -93,9 +102,12 @@ class RuleState:
     exit_z: float
     direction: str
     timeframe: str
-    z: float | None
-    state: str
-    last_alert_ms: int | None
+    window: int
+    state: RuleStateName
+    last_direction: str | None = None
+    last_z: float | None = None
+    last_eval_ts: int | None = None
+    last_alert_ts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,34 +383,14 @@ class DataService:
             )
 
     def rule_states(self) -> list[RuleState]:
-        """Each configured rule replayed over its current window (armed / triggered)."""
-        return [self._rule_state(rule) for rule in self.settings.alerts.rules]
-
-    def _rule_state(self, rule: AlertRuleSettings) -> RuleState:
-        pair = next(p for p in pair_choices(self.settings) if p.name == rule.pair)
-        view = replace(
-            default_view(self.settings, pair), tf=rule.timeframe, z_window=rule.window, lookback=1
-        )
-        result = self.pair_result(view, with_health=False)
-        recent = result.alerts
-        last_ms = int(recent["ts_ms"].iloc[0]) if not recent.empty else None
-        z, text = None, "no data"
-        if result.analytics is not None:
-            spec = AlertRule(**rule.rule_fields())
-            _, state = evaluate(result.ts, result.analytics.z, spec, AlertState())
-            z = result.analytics.latest.z
-            text = "armed" if state.armed else f"triggered {state.last_direction or ''}".strip()
-        return RuleState(
-            rule.pair,
-            rule.name,
-            rule.entry_z,
-            rule.exit_z,
-            rule.direction,
-            rule.timeframe,
-            z,
-            text,
-            last_ms,
-        )
+        """Each configured rule with the state the alert worker stored (one read, no replay)."""
+        with self.engine.connect() as conn:
+            stored = read_rule_states(conn)
+        rows = {(r["pair"], r["rule"]): r for r in stored.to_dict("records")}
+        return [
+            _rule_state(rule, rows.get((rule.pair, rule.name)))
+            for rule in self.settings.alerts.rules
+        ]
 
     # -- backtest ----------------------------------------------------------------------------
     def backtest(self, view: View) -> BacktestOutcome:
@@ -406,13 +398,13 @@ class DataService:
         if pair.analytics is None:
             return BacktestOutcome(None, pair, pair.notices)
         notices = list(pair.notices)
-        if view.method in ("ols", "robust"):
+        if view.fill == "same":
             notices.append(
                 Notice(
                     "info",
-                    f"The {view.method} hedge ratio is fitted on the last "
-                    f"{view.window} bars, so this backtest has look-ahead; choose "
-                    "rolling or kalman for a causal test.",
+                    "Same-bar fills are optimistic: each order fills at the close of the bar "
+                    "whose z produced it, with zero latency. Choose next-bar fills for an "
+                    "honest test.",
                 )
             )
         aligned = pair.window.aligned
@@ -421,7 +413,10 @@ class DataService:
                 entry_z=view.entry,
                 exit_z=view.exit,
                 fee_bps=view.fee_bps,
+                slippage_bps=view.slippage_bps,
                 bar_seconds=view.bar_seconds,
+                beta_space="log" if self.settings.analytics.log_prices else "price",
+                fill="same" if view.fill == "same" else "next",
             )
             result = run_backtest(
                 pair.ts,
@@ -445,6 +440,33 @@ class DataService:
             if start_s is None:
                 start_s = end_s - 3600
             return resample_bars(read_bars(conn, symbol, start_s, end_s), tf)
+
+
+def _rule_state(rule: AlertRuleSettings, row: dict[str, Any] | None) -> RuleState:
+    """A configured rule joined with its stored row; a row for another timeframe is not its."""
+    config = (
+        rule.pair,
+        rule.name,
+        rule.entry_z,
+        rule.exit_z,
+        rule.direction,
+        rule.timeframe,
+        rule.window,
+    )
+    if row is None or row["timeframe"] != rule.timeframe:
+        return RuleState(*config, state="waiting")
+    return RuleState(
+        *config,
+        state="armed" if bool(row["armed"]) else "triggered",
+        last_direction=row["last_direction"] if pd.notna(row["last_direction"]) else None,
+        last_z=_optional(row["last_z"], float),
+        last_eval_ts=_optional(row["last_eval_ts"], int),
+        last_alert_ts=_optional(row["last_alert_ts"], int),
+    )
+
+
+def _optional(value: Any, kind: Callable[[Any], T]) -> T | None:
+    return None if value is None or pd.isna(value) else kind(value)
 
 
 def _empty_bars() -> pd.DataFrame:

@@ -2,14 +2,18 @@
 
 ``AlertWorker`` runs in the ingest process. The writer calls ``notify(newest_second)`` after
 each commit; at most once per second the worker reads, per rule, just the bars its hedge and
-z windows need, computes each newly closed bar's z-score from bars up to that bar only
-(``causal_values``: one pass for rolling/Kalman, a refit per bar for static fits) and feeds them
-to the pure ``analytics.evaluate`` state machine. Bars where a leg is stale are
+z windows need, takes each newly closed bar's z-score from ``analytics.compute_pair`` (causal
+for every hedge method, the same function the dashboard draws) and feeds them to the pure
+``analytics.evaluate`` state machine. Bars where a leg is stale are
 absent after alignment and bars inside an open gap are blocked, so neither can fire. Events are
 stored in ``alerts`` (unique per pair, rule and bar time, so a restart cannot duplicate them)
-and optionally POSTed to a webhook from a separate thread that never delays ingestion. State
-is restored from the table on start: a rule that fired before stays disarmed until |z| falls
-below its exit threshold.
+and optionally POSTed to a webhook from a separate thread that never delays ingestion.
+
+Each rule's state (armed, last direction, z and time of the last evaluated bar, last alert) is
+written to ``rule_states`` in the same transaction as the alerts of that pass, once per rule
+and pass, so the dashboard shows the worker's own state instead of replaying the rule. State is
+restored from ``rule_states`` on start (from the newest stored alert when a rule has no row):
+a rule that fired before stays disarmed until |z| falls below its exit threshold.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,12 +43,18 @@ from analytics import (
     resample_bars,
 )
 from ingest.settings import AlertRuleSettings, Settings
-from ingest.storage import insert_alerts, last_alert_times, read_bars, read_gaps
+from ingest.storage import (
+    insert_alerts,
+    last_alert_times,
+    read_bars,
+    read_gaps,
+    read_rule_states,
+    upsert_rule_states,
+)
 
 log = logging.getLogger(__name__)
 WEBHOOK_RETRIES = 3
 MAX_CATCH_UP_BARS = 3600
-CAUSAL_METHODS = frozenset({"rolling", "kalman"})
 
 
 @dataclass
@@ -54,6 +65,8 @@ class _Tracked:
     hedge: str
     state: AlertState
     last_eval_s: int | None = None
+    last_z: float | None = None  # z of the last bar the state machine looked at
+    last_bar_s: int | None = None  # that bar's time (epoch s)
 
 
 class AlertWorker:
@@ -85,13 +98,15 @@ class AlertWorker:
         return _Tracked(rule, params, pair.base, pair.hedge, AlertState())
 
     def start(self) -> None:
-        """Restore rule states from the table, then start evaluating."""
+        """Restore rule states, store them (so each rule shows before its first bar), start."""
         with self._engine.connect() as conn:
+            stored = {(r["pair"], r["rule"]): r for r in read_rule_states(conn).to_dict("records")}
             fired = last_alert_times(conn)
         for tracked in self._rules:
-            last = fired.get((tracked.rule.pair, tracked.rule.name))
-            if last is not None:
-                tracked.state = AlertState(False, last[0] // 1000, last[1])  # type: ignore[arg-type]
+            key = (tracked.rule.pair, tracked.rule.name)
+            _restore(tracked, stored.get(key), fired.get(key))
+        with self._engine.begin() as conn:
+            upsert_rule_states(conn, [_state_row(tracked) for tracked in self._rules])
         self._thread.start()
         self._sender.start()
 
@@ -151,17 +166,20 @@ class AlertWorker:
         tracked.last_eval_s = last_closed
         if new.size == 0:
             return
-        z, spread, beta = causal_values(
+        z, spread, beta = bar_values(
             aligned["base"].to_numpy(), aligned["hedge"].to_numpy(), new, tracked.params
         )
         blocked = _in_open_gaps(ts[new], tf_s, gaps, (tracked.base, tracked.hedge))
         events, tracked.state = evaluate(
             ts[new], z, rule, tracked.state, spread=spread, beta=beta, blocked=blocked
         )
-        if events:
-            self._persist(events)
+        looked = np.flatnonzero(np.isfinite(np.asarray(z, dtype=float)) & ~np.asarray(blocked))
+        if looked.size:  # the last bar the state machine saw (NaN and gap bars are skipped)
+            tracked.last_z, tracked.last_bar_s = float(z[looked[-1]]), int(ts[new][looked[-1]])
+        self._persist(events, tracked)
 
-    def _persist(self, events: list[AlertEvent]) -> None:
+    def _persist(self, events: list[AlertEvent], tracked: _Tracked) -> None:
+        """Store the pass's alerts and the rule's new state in one transaction."""
         rows: list[dict[str, Any]] = [
             {
                 "pair": e.pair,
@@ -177,6 +195,7 @@ class AlertWorker:
         ]
         with self._engine.begin() as conn:
             insert_alerts(conn, rows)
+            upsert_rule_states(conn, [_state_row(tracked)])
         self.fired += len(rows)
         for row in rows:
             log.info("ALERT %s %s %s z=%.2f", row["pair"], row["rule"], row["direction"], row["z"])
@@ -204,32 +223,64 @@ class AlertWorker:
                     return
 
 
-def causal_values(
+def bar_values(
     base: np.ndarray, hedge: np.ndarray, rows: np.ndarray, params: PairParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """z, spread and β at each of ``rows``, each computed from bars up to that row only.
+    """z, spread and β at each of ``rows`` from ``compute_pair``, the dashboard's own function.
 
-    Rolling OLS and Kalman are causal already, so one pass serves every row. A static fit
-    (OLS, robust) is refitted per row on the trailing ``window + z_window`` bars, so a bar's z
-    never depends on later prices, however many bars one evaluation pass covers.
+    ``compute_pair`` is causal for every method, so one pass gives each row the value it had
+    when it was the newest bar. Too little history gives NaN (nothing fires), not an error.
     """
-    if params.method in CAUSAL_METHODS:
-        try:
-            result = compute_pair(base, hedge, params, with_health=False)
-        except AnalyticsError:
-            nothing = np.full(rows.size, np.nan)
-            return nothing, nothing.copy(), nothing.copy()
-        return result.z[rows], result.spread[rows], result.beta[rows]
-    need = params.window + params.z_window
-    values = np.full((3, rows.size), np.nan)
-    for k, row in enumerate(rows.tolist()):
-        start = max(0, row + 1 - need)
-        try:
-            result = compute_pair(base[start : row + 1], hedge[start : row + 1], params, False)
-        except AnalyticsError:
-            continue
-        values[:, k] = result.z[-1], result.spread[-1], result.beta[-1]
-    return values[0], values[1], values[2]
+    try:
+        result = compute_pair(base, hedge, params, with_health=False)
+    except AnalyticsError as exc:
+        log.debug("no z yet for %d bars: %s", rows.size, exc)
+        nothing = np.full(rows.size, np.nan)
+        return nothing, nothing.copy(), nothing.copy()
+    return result.z[rows], result.spread[rows], result.beta[rows]
+
+
+def _restore(
+    tracked: _Tracked, stored: dict[str, Any] | None, fired: tuple[int, str] | None
+) -> None:
+    """Set a rule's state from its ``rule_states`` row, else from its newest stored alert.
+
+    A row written for another timeframe, or one that misses a newer alert in ``alerts``, does
+    not describe this rule any more and is ignored.
+    """
+    row = stored if stored is not None and stored["timeframe"] == tracked.rule.tf else None
+    last_alert = _optional_int(row["last_alert_ts"]) if row is not None else None
+    if row is not None and (fired is None or fired[0] // 1000 <= (last_alert or 0)):
+        direction = row["last_direction"] if row["last_direction"] in ("UP", "DOWN") else None
+        tracked.state = AlertState(bool(row["armed"]), last_alert, direction)
+        tracked.last_z = _optional_float(row["last_z"])
+        tracked.last_bar_s = _optional_int(row["last_eval_ts"])
+    elif fired is not None:
+        tracked.state = AlertState(False, fired[0] // 1000, fired[1])  # type: ignore[arg-type]
+
+
+def _state_row(tracked: _Tracked) -> dict[str, Any]:
+    """The ``rule_states`` row of a tracked rule as it stands now."""
+    state = tracked.state
+    return {
+        "pair": tracked.rule.pair,
+        "rule": tracked.rule.name,
+        "armed": bool(state.armed),
+        "last_direction": state.last_direction,
+        "last_z": tracked.last_z,
+        "last_eval_ts": tracked.last_bar_s,
+        "last_alert_ts": None if state.last_fire_ts is None else int(state.last_fire_ts),
+        "timeframe": tracked.rule.tf,
+        "updated_ms": time.time_ns() // 1_000_000,
+    }
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
 
 
 def _in_open_gaps(ts: np.ndarray, tf_s: int, gaps: object, symbols: tuple[str, str]) -> np.ndarray:

@@ -1,4 +1,8 @@
-"""Alerts page: alert history in a sortable, filterable grid, the live rule list, CSV export."""
+"""Alerts page: alert history in a sortable, filterable grid, the rule states, CSV export.
+
+The rules table shows each rule's state exactly as the alert worker stored it; nothing is
+replayed here, so the page and the server cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +20,14 @@ from dashboard.ids import ALERTS, SHELL
 from dashboard.pagekit import REFRESH_INPUTS, current_view, zone_of
 from dashboard.refresh import refresh_slot
 from dashboard.services import Notice, RuleState
+from dashboard.timefmt import format_time
 
 register_page(__name__, path="/alerts", name="Alerts", order=4, title="pairwatch · alerts")
 
 COLUMNS = ("time", "pair", "rule", "direction", "z", "spread", "beta", "state", "ts_ms")
 NUMERIC = ("z", "spread", "beta", "ts_ms")
 ALL = "all"
+BADGE_COLORS = {"armed": "success", "triggered": "danger", "waiting": "secondary"}
 
 
 def layout(**_query: str) -> html.Div:
@@ -95,6 +101,13 @@ def history(
     return grids.with_times(frame, {"time": "ts_ms"}, zone)[list(COLUMNS)]
 
 
+def state_label(state: RuleState) -> str:
+    """Badge text: the stored state, with the direction that triggered it."""
+    if state.state == "triggered":
+        return f"triggered {state.last_direction}" if state.last_direction else "triggered"
+    return "waiting for first bar" if state.state == "waiting" else "armed"
+
+
 def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
     if not states:
         return dbc.Alert("No alert rules configured (alerts.rules in config.yaml).", color="info")
@@ -108,8 +121,10 @@ def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
                     "entry / exit",
                     "direction",
                     "tf",
-                    "z now",
                     "state",
+                    "last direction",
+                    "z at last bar",
+                    "last bar",
                     "last alert",
                 )
             ]
@@ -124,22 +139,11 @@ def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
                     html.Td(f"±{s.entry_z:g} / {s.exit_z:g}"),
                     html.Td(s.direction),
                     html.Td(s.timeframe),
-                    html.Td(components.number(s.z, "{:+.2f}")),
-                    html.Td(
-                        dbc.Badge(
-                            s.state,
-                            color="danger"
-                            if s.state.startswith("triggered")
-                            else "success"
-                            if s.state == "armed"
-                            else "secondary",
-                        )
-                    ),
-                    html.Td(
-                        grids.format_series(pd.Series([s.last_alert_ms]), zone).iloc[0]
-                        if s.last_alert_ms is not None
-                        else "—"
-                    ),
+                    html.Td(dbc.Badge(state_label(s), color=BADGE_COLORS[s.state])),
+                    html.Td(s.last_direction or "—"),
+                    html.Td(components.number(s.last_z, "{:+.2f}")),
+                    html.Td(format_time(s.last_eval_ts, zone)),
+                    html.Td(format_time(s.last_alert_ts, zone)),
                 ]
             )
             for s in states

@@ -1,7 +1,10 @@
 """Backtest page: the z-score rule as a β-hedged trade, run on demand over the current window.
 
-Entry/exit thresholds, fees and lookback are read when "Run" is pressed (and once on page
-load); the pair, timeframe, hedge method and windows come from the URL like every page.
+Entry/exit thresholds, fees, slippage, fill timing and lookback are read when "Run" is pressed
+(and once on page load); the pair, timeframe, hedge method and windows come from the URL like
+every page. Orders fill at the next bar's close by default; same-bar fills are offered but are
+labelled optimistic. The Sharpe ratio is from daily P&L and shows "—" with the reason when the
+run covers fewer than two days.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ register_page(__name__, path="/backtest", name="Backtest", order=5, title="pairw
 TRADE_COLUMNS = ("entry", "exit", "side", "entry_z", "exit_z", "beta", "pnl", "fees", "reason")
 NUMERIC = ("entry_z", "exit_z", "beta", "pnl", "fees")
 NOTIONAL = 10_000.0
+FILL_OPTIONS = (
+    {"label": "next bar close (default)", "value": "next"},
+    {"label": "same bar close (optimistic)", "value": "same"},
+)
+FILL_LABELS = {"next": "next bar close", "same": "same bar close (optimistic)"}
 
 
 def _number_input(
@@ -56,6 +64,20 @@ def layout(**query: str) -> html.Div:
                 components.labelled(
                     "Fees (bps per leg and fill)",
                     _number_input(BACKTEST.fees, view.fee_bps, 0, 1000, 0.5),
+                ),
+                components.labelled(
+                    "Slippage (bps per leg and fill)",
+                    _number_input(BACKTEST.slippage, view.slippage_bps, 0, 1000, 0.5),
+                ),
+                components.labelled(
+                    "Fill",
+                    dcc.Dropdown(
+                        id=BACKTEST.fill,
+                        options=list(FILL_OPTIONS),
+                        value=view.fill,
+                        clearable=False,
+                        searchable=False,
+                    ),
                 ),
                 components.lookback_slider(BACKTEST.lookback, view.lookback),
                 dbc.Button(
@@ -101,14 +123,31 @@ register_url_writer(
         "entry": (BACKTEST.entry, as_text),
         "exit": (BACKTEST.exit, as_text),
         "fee_bps": (BACKTEST.fees, as_text),
+        "slippage_bps": (BACKTEST.slippage, as_text),
+        "fill": (BACKTEST.fill, as_text),
         "lookback": (BACKTEST.lookback, lookback_minutes),
     }
 )
 
 
-def view_with(search: str | None, entry: Any, exit_: Any, fees: Any, lookback: Any) -> View:
+def view_with(  # noqa: PLR0917 - mirrors the callback's positional form values
+    search: str | None,
+    entry: Any,
+    exit_: Any,
+    fees: Any,
+    slippage: Any,
+    fill: Any,
+    lookback: Any,
+) -> View:
     """The URL's view with the form values applied (invalid ones fall back)."""
-    form = {"entry": entry, "exit": exit_, "fee_bps": fees, "lookback": lookback_minutes(lookback)}
+    form = {
+        "entry": entry,
+        "exit": exit_,
+        "fee_bps": fees,
+        "slippage_bps": slippage,
+        "fill": fill,
+        "lookback": lookback_minutes(lookback),
+    }
     return current_view(
         merge_query(search, {k: as_text(v) for k, v in form.items() if v is not None})
     )
@@ -128,11 +167,28 @@ def stats_rows(outcome: BacktestOutcome) -> list[tuple[str, str]]:
     r = outcome.result
     return [
         ("Total return", components.number(r.total_return if r else None, "{:+.2%}")),
-        ("Sharpe (ann.)", components.number(r.sharpe if r else None, "{:.2f}")),
+        ("Sharpe (daily, ann.)", components.number(r.sharpe if r else None, "{:.2f}")),
         ("Max drawdown", components.number(r.max_drawdown if r else None, "{:.2%}")),
         ("Hit rate", components.number(r.hit_rate if r else None, "{:.0%}")),
         ("Trades", str(r.n_trades) if r else "—"),
+        ("Fill", FILL_LABELS.get(r.fill, r.fill) if r else "—"),
     ]
+
+
+def stats_block(outcome: BacktestOutcome) -> html.Div:
+    """The statistics table, with the reason under it when the Sharpe ratio is "—"."""
+    reason = outcome.result.sharpe_reason if outcome.result else None
+    children: list[Any] = [components.stats_table(stats_rows(outcome))]
+    if reason:
+        children.append(
+            html.Small(
+                f"Sharpe —: {reason}.",
+                id=BACKTEST.sharpe_reason,
+                className="d-block text-body-secondary mt-1",
+                title="Sharpe is computed from daily P&L (UTC days), annualised with √365.",
+            )
+        )
+    return html.Div(children)
 
 
 @shared_render
@@ -140,7 +196,7 @@ def render(view: View) -> tuple:
     outcome = services().backtest(view)
     zone = zone_of(view)
     notices = components.notice_alerts(outcome.notices)
-    stats = components.stats_table(stats_rows(outcome))
+    stats = stats_block(outcome)
     if outcome.result is None:
         message = outcome.notices[0].text if outcome.notices else "No data"
         empty = figures.placeholder(message)
@@ -162,14 +218,23 @@ def render(view: View) -> tuple:
     State(BACKTEST.entry, "value"),
     State(BACKTEST.exit, "value"),
     State(BACKTEST.fees, "value"),
+    State(BACKTEST.slippage, "value"),
+    State(BACKTEST.fill, "value"),
     State(BACKTEST.lookback, "value"),
     State(SHELL.url, "search"),
     running=[(Output(BACKTEST.run, "disabled"), True, False)],
 )
-def run(
-    _clicks: int | None, entry: Any, exit_: Any, fees: Any, lookback: Any, search: str | None
+def run(  # noqa: PLR0917 - Dash passes callback arguments positionally
+    _clicks: int | None,
+    entry: Any,
+    exit_: Any,
+    fees: Any,
+    slippage: Any,
+    fill: Any,
+    lookback: Any,
+    search: str | None,
 ) -> tuple:
-    return render(view_with(search, entry, exit_, fees, lookback))
+    return render(view_with(search, entry, exit_, fees, slippage, fill, lookback))
 
 
 @callback(
@@ -178,13 +243,22 @@ def run(
     State(BACKTEST.entry, "value"),
     State(BACKTEST.exit, "value"),
     State(BACKTEST.fees, "value"),
+    State(BACKTEST.slippage, "value"),
+    State(BACKTEST.fill, "value"),
     State(BACKTEST.lookback, "value"),
     State(SHELL.url, "search"),
     prevent_initial_call=True,
 )
-def download(
-    _clicks: int | None, entry: Any, exit_: Any, fees: Any, lookback: Any, search: str | None
+def download(  # noqa: PLR0917 - Dash passes callback arguments positionally
+    _clicks: int | None,
+    entry: Any,
+    exit_: Any,
+    fees: Any,
+    slippage: Any,
+    fill: Any,
+    lookback: Any,
+    search: str | None,
 ) -> dict:
-    view = view_with(search, entry, exit_, fees, lookback)
+    view = view_with(search, entry, exit_, fees, slippage, fill, lookback)
     frame = trades_frame(services().backtest(view), zone_of(view))
     return dcc.send_string(to_safe_csv(frame), "pairwatch-backtest-trades.csv", type="text/csv")

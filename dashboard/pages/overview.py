@@ -1,6 +1,7 @@
 """Overview page: one card per configured pair and the correlation heatmap of all symbols.
 
-Each card shows both legs' last prices, β, z, correlation, ADF p, half-life, the number of the
+Each card shows both legs' last prices, β, z, correlation, Engle-Granger p (coloured by
+cointegration health), half-life, the number of the
 pair's alert rules currently beyond their entry threshold and the data completeness, and links
 to the spread page of that pair.
 """
@@ -60,7 +61,10 @@ def card(result: PairResult, view: View) -> dbc.Col:
         ("β", components.number(latest.beta if latest else None, "{:.4f}")),
         ("z", components.number(z, "{:+.2f}")),
         ("corr", components.number(latest.corr if latest else None, "{:.3f}")),
-        ("ADF p", components.number(latest.adf_p if latest else None, "{:.4f}")),
+        (
+            components.hinted("EG p", components.EG_HINT),
+            components.eg_value(latest.eg_p if latest else None),
+        ),
         ("half-life", components.number(latest.half_life if latest else None, "{:.1f} bars")),
         ("open alerts", str(alerts)),
         ("completeness", components.number(completeness, "{:.2%}")),

@@ -1,9 +1,11 @@
 """Spread & z-score page: hedge method, windows and threshold, live alert banner, two charts, stats.
 
 The data callback reads the view from the URL, asks ``services`` for the pair's analytics and
-hands the arrays to the figure builders; the controls only write the URL. The banner turns red
-with the direction while |z| is beyond the threshold and stays neutral with the current z
-otherwise.
+hands the arrays to the figure builders; the controls only write the URL. Every value drawn is
+what a live observer saw at its bar (``compute_pair`` is causal), so stored alert markers sit
+on the line beyond the threshold. The banner turns red with the direction while |z| is beyond
+the threshold and stays neutral with the current z otherwise. Cointegration health (EG p,
+coloured, and its rolling line under the z chart) describes the last hedge window.
 """
 
 from __future__ import annotations
@@ -95,8 +97,9 @@ def layout(**query: str) -> html.Div:
         [
             dbc.Alert("z —", id=SPREAD.banner, color="secondary", class_name="py-2 mb-2"),
             html.Div(id=SPREAD.notices),
-            components.graph(SPREAD.chart, "34vh"),
-            components.graph(SPREAD.z_chart, "34vh"),
+            components.graph(SPREAD.chart, "30vh"),
+            components.graph(SPREAD.z_chart, "30vh"),
+            components.graph(SPREAD.eg_chart, "16vh"),
         ]
     )
     return html.Div(
@@ -140,18 +143,29 @@ def banner(z: float | None, threshold: float) -> tuple[str, str]:
     return f"z = {z:+.2f} (threshold ±{threshold:.1f})", "secondary"
 
 
-def stats_rows(result: PairResult) -> list[tuple[str, str]]:
+def stats_rows(result: PairResult) -> list[tuple[object, object]]:
     latest = result.analytics.latest if result.analytics else None
 
     def value(name: str) -> float | None:
         return getattr(latest, name) if latest else None
 
-    hl = value("half_life")
+    hl, trace, critical = value("half_life"), value("johansen_trace"), value("johansen_cv95")
+    johansen = "—" if trace is None or critical is None else f"{trace:.1f} / {critical:.1f}"
     return [
         ("β", components.number(value("beta"), "{:.4f}")),
         ("α", components.number(value("alpha"), "{:,.4f}")),
         ("R²", components.number(value("r2"), "{:.3f}")),
-        ("ADF p", components.number(value("adf_p"), "{:.4f}")),
+        (components.hinted("EG p", components.EG_HINT), components.eg_value(value("eg_p"))),
+        (
+            components.hinted("ADF of spread p", components.ADF_HINT),
+            components.number(value("adf_p"), "{:.4f}"),
+        ),
+        (
+            components.hinted(
+                "Johansen trace / 95 %", "cointegrated at 5 % when the trace exceeds 95 %"
+            ),
+            johansen,
+        ),
         ("Half-life", "—" if hl is None else f"{hl:.1f} bars"),
         ("Hurst", components.number(value("hurst"), "{:.3f}")),
         ("Corr", components.number(value("corr"), "{:.3f}")),
@@ -169,14 +183,18 @@ def render(view: View) -> tuple[Any, ...]:
         message = result.notices[0].text if result.notices else "No data"
         empty = figures.placeholder(message)
         text, color = banner(None, view.z)
-        return text, color, empty, empty, stats, notices
+        return text, color, empty, empty, empty, stats, notices
     zone, points = zone_of(view), max_points()
-    spread = figures.spread_figure(result.ts, result.analytics.spread, zone, max_points=points)
+    title = "Kalman prediction error" if view.method == "kalman" else "Spread"
+    spread = figures.spread_figure(
+        result.ts, result.analytics.spread, zone, max_points=points, title=title
+    )
     zfig = figures.zscore_figure(
         result.ts, result.analytics.z, view.z, result.alerts, zone, max_points=points
     )
+    egfig = figures.eg_figure(result.ts, result.analytics.eg_p, view.window, zone)
     text, color = banner(result.analytics.latest.z, view.z)
-    return text, color, spread, zfig, stats, notices
+    return text, color, spread, zfig, egfig, stats, notices
 
 
 @callback(
@@ -184,6 +202,7 @@ def render(view: View) -> tuple[Any, ...]:
     Output(SPREAD.banner, "color"),
     Output(SPREAD.chart, "figure"),
     Output(SPREAD.z_chart, "figure"),
+    Output(SPREAD.eg_chart, "figure"),
     Output(SPREAD.stats, "children"),
     Output(SPREAD.notices, "children"),
     *REFRESH_INPUTS,

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, insert, inspect, select, text
 
 from ingest.storage.errors import SchemaVersionError
 from ingest.storage.partitions import create_partitioned_trades
-from ingest.storage.schema import SCHEMA_VERSION, metadata, schema_version
+from ingest.storage.schema import SCHEMA_VERSION, metadata, rule_states, schema_version
 
 SCHEMA_LOCK_KEY = 0x70_61_69_73  # "pais"
 
@@ -32,7 +32,15 @@ def _v2_feed_counters(conn: Connection) -> None:
         )
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_feed_counters}
+def _v3_rule_states(conn: Connection) -> None:
+    """Version 3: ``rule_states``, the alert worker's persisted state of each rule."""
+    rule_states.create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _v2_feed_counters,
+    3: _v3_rule_states,
+}
 
 
 @contextmanager

@@ -2,9 +2,10 @@
 
 This module owns table names, columns, keys and indexes, exactly as DESIGN.md names them:
 ``trades``, ``bars_1s``, ``feed_status``, ``gaps`` and ``alerts``, plus ``schema_version``
-for migrations. Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume``
-on bars, ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can
-explain a state; they never change the meaning of the contract columns.
+for migrations and ``rule_states`` (the alert worker's live state of each rule, version 3).
+Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume`` on bars,
+``source``/``reason`` on status) exist so bars merge exactly and the dashboard can explain a
+state; they never change the meaning of the contract columns.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 metadata = MetaData()
 
 trades = Table(
@@ -103,6 +104,20 @@ alerts = Table(
     Column("state", String(10), nullable=False, default="fired"),
     UniqueConstraint("pair", "rule", "ts_ms", name="uq_alerts_pair_rule_ts"),
     Index("ix_alerts_ts", "ts_ms"),
+)
+
+rule_states = Table(
+    "rule_states",
+    metadata,
+    Column("pair", String(40), primary_key=True),
+    Column("rule", String(40), primary_key=True),
+    Column("armed", Boolean, nullable=False),
+    Column("last_direction", String(4)),
+    Column("last_z", Float),
+    Column("last_eval_ts", BigInteger),
+    Column("last_alert_ts", BigInteger),
+    Column("timeframe", String(4)),
+    Column("updated_ms", BigInteger, nullable=False),
 )
 
 schema_version = Table(

@@ -13,9 +13,9 @@ from analytics import (
     PairParams,
     ParameterError,
     compute_pair,
-    health,
-    kalman_beta,
+    kalman_filter,
     ols_fit,
+    pair_health,
     robust_fit,
     rolling_correlation,
     rolling_ols,
@@ -23,26 +23,52 @@ from analytics import (
 )
 from tests.analytics.conftest import Pair
 
+METHODS = ("ols", "rolling", "kalman", "robust")
 
-def test_ols_method_fits_the_last_window_and_spreads_over_everything(real_pair: Pair) -> None:
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_value_is_what_a_live_observer_saw(real_march: Pair, method: str) -> None:
+    """Truncation invariance: the value at t is bit-identical when later bars are removed."""
+    params = PairParams(method=method, window=200, z_window=40)
+    y, x = real_march.base[:1_500], real_march.hedge[:1_500]
+    full = compute_pair(y, x, params)
+    for cut in (260, 777, 1_200):
+        part = compute_pair(y[:cut], x[:cut], params)
+        for name in ("beta", "alpha", "spread", "z", "corr"):
+            np.testing.assert_array_equal(getattr(part, name), getattr(full, name)[:cut])
+
+
+def test_ols_z_at_each_bar_refits_on_the_window_ending_there(real_pair: Pair) -> None:
     params = PairParams(method="ols", window=500, z_window=60, corr_window=30)
     y, x = real_pair.base[:8_000], real_pair.hedge[:8_000]
     out = compute_pair(y, x, params)
+    assert np.isnan(out.z[:499]).all()
+    for t in (499, 1_234, 5_000, 7_999):
+        fit = ols_fit(y[t - 499 : t + 1], x[t - 499 : t + 1])
+        tail = y[t - 59 : t + 1] - fit.beta * x[t - 59 : t + 1] - fit.alpha
+        assert out.z[t] == pytest.approx((tail[-1] - tail.mean()) / tail.std(ddof=1), abs=1e-9)
+        assert out.beta[t] == pytest.approx(fit.beta, rel=1e-10)
+        assert out.spread[t] == pytest.approx(tail[-1], abs=1e-8)
+    # The latest bar keeps the values of the in-sample fit of the last window.
     fit = ols_fit(y[-500:], x[-500:])
-    assert out.fit == fit
-    resid = y - fit.beta * x - fit.alpha
-    np.testing.assert_allclose(out.spread, resid, rtol=1e-12, atol=1e-9)
-    np.testing.assert_array_equal(out.z, rolling_zscore(out.spread, 60))
-    np.testing.assert_array_equal(out.corr, rolling_correlation(y, x, 30))
-    assert out.health == health(out.spread)
+    old = rolling_zscore(y - fit.beta * x - fit.alpha, 60)
     latest = out.latest
-    assert (latest.beta, latest.alpha, latest.r2) == (fit.beta, fit.alpha, fit.r2)
-    assert latest.z == out.z[-1]
-    assert latest.spread == out.spread[-1]
-    assert latest.corr == out.corr[-1]
-    assert latest.adf_stat == out.health.adf_stat
-    assert latest.half_life == out.health.half_life
+    assert out.fit == fit and latest.r2 == fit.r2
+    assert latest.beta == pytest.approx(fit.beta, rel=1e-10)
+    assert latest.alpha == pytest.approx(fit.alpha, rel=1e-9)
+    assert latest.z == pytest.approx(old[-1], abs=1e-9)
+    np.testing.assert_array_equal(out.corr, rolling_correlation(y, x, 30))
     assert latest.n == 8_000
+
+
+def test_in_sample_option_applies_the_last_fit_to_every_bar(synthetic_pair: Pair) -> None:
+    y, x = synthetic_pair.base, synthetic_pair.hedge
+    params = PairParams(method="ols", window=500, in_sample=True)
+    assert not params.causal and PairParams(method="ols").causal
+    out = compute_pair(y, x, params)
+    fit = ols_fit(y[-500:], x[-500:])
+    np.testing.assert_allclose(out.spread, y - fit.beta * x - fit.alpha, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(out.z, rolling_zscore(out.spread, 60))
 
 
 def test_rolling_method_is_causal_and_reports_the_last_window_fit(real_march: Pair) -> None:
@@ -51,32 +77,54 @@ def test_rolling_method_is_causal_and_reports_the_last_window_fit(real_march: Pa
     out = compute_pair(y, x, params)
     ly, lx = np.log(y), np.log(x)
     np.testing.assert_array_equal(out.beta, rolling_ols(ly, lx, 300).beta)
+    np.testing.assert_array_equal(out.z, rolling_zscore(out.spread, 60))
     assert out.latest.beta == pytest.approx(ols_fit(ly[-300:], lx[-300:]).beta, rel=1e-9)
     assert out.latest.r2 == ols_fit(ly[-300:], lx[-300:]).r2
     assert np.isnan(out.spread[:299]).all()
-    assert out.health == health(out.spread[299:])
-    part = compute_pair(y[:4_000], x[:4_000], params)
-    for name in ("beta", "alpha", "spread", "z", "corr"):
-        np.testing.assert_array_equal(getattr(part, name), getattr(out, name)[:4_000])
 
 
 def test_kalman_and_robust_methods(synthetic_pair: Pair) -> None:
     y, x = synthetic_pair.base, synthetic_pair.hedge
-    kal = compute_pair(y, x, PairParams(method="kalman", kalman_delta=1e-5, kalman_obs_var=0.1))
-    np.testing.assert_array_equal(kal.beta, kalman_beta(y, x, 1e-5, 0.1).beta)
-    assert kal.latest.r2 is None
-    assert kal.fit is None
-    rob = compute_pair(y, x, PairParams(method="robust", window=1_000))
-    assert rob.fit == robust_fit(y[-1_000:], x[-1_000:])
+    kal = compute_pair(y, x, PairParams(method="kalman", kalman_delta=1e-4))
+    filtered = kalman_filter(y, x, 1e-4, 300)
+    np.testing.assert_array_equal(kal.beta, filtered.beta)
+    np.testing.assert_array_equal(kal.spread, filtered.innovation)
+    np.testing.assert_array_equal(kal.z, filtered.innovation / np.sqrt(filtered.innovation_var))
+    assert kal.latest.r2 is None and kal.fit is None
+    rob = compute_pair(y[:2_000], x[:2_000], PairParams(method="robust", window=1_000))
+    assert rob.fit == robust_fit(y[1_000:2_000], x[1_000:2_000])
+    assert rob.latest.beta == pytest.approx(rob.fit.beta, rel=1e-7)
     assert rob.latest.beta == pytest.approx(1.5, abs=0.05)
+
+
+def test_health_is_the_pair_over_the_fit_window_whatever_the_method(real_pair: Pair) -> None:
+    y, x = real_pair.base[:3_000], real_pair.hedge[:3_000]
+    expected = pair_health(np.log(y[-300:]), np.log(x[-300:]))
+    for method in METHODS:
+        out = compute_pair(y, x, PairParams(method=method, window=300, log=True))
+        assert out.health == expected
+        assert out.latest.eg_p == expected.eg_p
+        assert out.latest.johansen_trace == expected.johansen_trace
+        assert out.eg_p[-1] == pytest.approx(expected.eg_p, rel=1e-12)
 
 
 def test_without_health_the_statistics_are_none(synthetic_pair: Pair) -> None:
     out = compute_pair(synthetic_pair.base, synthetic_pair.hedge, PairParams(), with_health=False)
     assert out.health is None
-    assert out.latest.adf_stat is None
-    assert out.latest.hurst is None
+    assert out.latest.eg_p is None and out.latest.adf_stat is None and out.latest.hurst is None
+    assert np.isnan(out.eg_p).all()
     assert out.latest.beta is not None
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_constant_leg_is_a_clear_notice_not_a_crash(method: str) -> None:
+    moving = np.linspace(1.0, 2.0, 400) + np.sin(np.arange(400.0)) * 0.01
+    for base, hedge, leg in (
+        (np.full(400, 5.0), moving, "base"),
+        (moving, np.full(400, 5.0), "hedge"),
+    ):
+        with pytest.raises(InsufficientDataError, match=f"the {leg} leg's price did not change"):
+            compute_pair(base, hedge, PairParams(method=method))
 
 
 def test_snapshot_is_json_friendly(synthetic_pair: Pair) -> None:
@@ -89,19 +137,19 @@ def test_snapshot_is_json_friendly(synthetic_pair: Pair) -> None:
     ("kwargs", "n", "error"),
     [
         ({"window": 300}, 299, InsufficientDataError),
-        ({"method": "kalman"}, 2, InsufficientDataError),
+        ({"method": "kalman"}, 300, InsufficientDataError),
     ],
 )
 def test_too_few_bars(kwargs: dict[str, object], n: int, error: type[Exception]) -> None:
     prices = np.linspace(100.0, 110.0, n)
-    with pytest.raises(error):
+    with pytest.raises(error, match=r"needs 30[01] bars of both legs; only"):
         compute_pair(prices, prices[::-1], PairParams(**kwargs))  # type: ignore[arg-type]
 
 
 def test_bad_prices_are_rejected(synthetic_pair: Pair) -> None:
     base = synthetic_pair.base.copy()
     base[3] = 0.0
-    with pytest.raises(ParameterError):
+    with pytest.raises(ParameterError, match="base leg has a zero or negative price"):
         compute_pair(base, synthetic_pair.hedge, PairParams())
     base[3] = np.nan
     with pytest.raises(ParameterError):
@@ -116,7 +164,6 @@ def test_bad_prices_are_rejected(synthetic_pair: Pair) -> None:
         {"z_window": 1},
         {"corr_window": 0},
         {"kalman_delta": 1.0},
-        {"kalman_obs_var": 0.0},
         {"adf_maxlag": -1},
     ],
 )

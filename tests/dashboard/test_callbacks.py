@@ -21,13 +21,15 @@ def page(name: str):
 
 
 def test_spread_refresh_returns_charts_banner_and_stats() -> None:
-    banner, color, spread, zfig, stats, notices = page("spread").refresh(
+    banner, color, spread, zfig, egfig, stats, notices = page("spread").refresh(
         1, None, "?pair=BTC-ETH&tf=1s&z=0.5&lookback=15", "session-a"
     )
     assert color == "danger" and banner.startswith("ALERT")
     assert len(spread.data[0].x) <= 2000 and len(zfig.data[0].x) <= 2000
     assert sorted(s.y0 for s in zfig.layout.shapes) == [-0.5, 0.5]
     assert "β" in str(stats) and "Open gap" in str(notices)
+    assert "EG p" in str(stats) and "ADF of spread p" in str(stats)
+    assert egfig.layout.yaxis.range == (0, 1) and len(egfig.data[0].x) > 0
 
 
 def test_spread_banner_neutral_below_threshold() -> None:
@@ -73,9 +75,14 @@ def test_alerts_history_filter_and_csv_guard() -> None:
 def test_backtest_run_and_download() -> None:
     module = page("backtest")
     query = "?method=rolling&window=120"
-    equity, _drawdown, rows, stats, _ = module.run(1, 1.5, 0.2, 1.0, 3, query)
+    # (clicks, entry, exit, fees, slippage, fill, lookback index, search)
+    equity, _drawdown, rows, stats, notices = module.run(1, 1.5, 0.2, 1.0, 0.5, "next", 3, query)
     assert equity.data[0].name == "equity" and rows and "Total return" in str(stats)
-    csv = module.download(1, 1.5, 0.2, 1.0, 3, query)["content"]
+    assert "next bar close" in str(stats) and "needs at least 2 days" in str(stats)
+    assert "optimistic" not in str(notices)
+    _, _, _, same_stats, same_notices = module.run(1, 1.5, 0.2, 1.0, 0.5, "same", 3, query)
+    assert "optimistic" in str(same_stats) and "Same-bar fills are optimistic" in str(same_notices)
+    csv = module.download(1, 1.5, 0.2, 1.0, 0.5, "next", 3, query)["content"]
     assert csv.splitlines()[0] == "entry,exit,side,entry_z,exit_z,beta,pnl,fees,reason"
 
 
@@ -99,7 +106,7 @@ def test_status_lights_and_simulated_badge() -> None:
 
 def test_empty_database_pages_show_messages(tmp_path: Path, use_service) -> None:
     with use_service(DataService(write_settings(tmp_path, "e.db"), clock_ms=lambda: NOW_MS)):
-        _, _, spread, _, _, notices = page("spread").refresh(1, None, "?", "s")
+        _, _, spread, _, _, _, notices = page("spread").refresh(1, None, "?", "s")
         assert "No data yet" in str(notices)
         assert "No data yet" in spread.layout.annotations[0].text
         _, _, notices = page("prices").refresh(1, None, "?", "s")

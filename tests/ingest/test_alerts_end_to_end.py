@@ -4,8 +4,11 @@ The simulator pushes the base leg several sigma away for a few seconds. The inge
 worker evaluates the rule after each bar close, with no browser anywhere. The expected events
 are recomputed offline from the stored bars with the same pure functions (rolling β is causal,
 so a bar's z does not depend on when it was evaluated) and must equal the ``alerts`` table and
-what the webhook received. ``tests/ingest/test_alert_worker.py`` shows the same holds for
-static fits, which the worker refits per bar.
+what the webhook received. The rule state the worker left in ``rule_states`` must agree with
+the last stored alert and with the offline replay up to the last bar it evaluated, and
+``DataService.rule_states`` (the dashboard) must report that same state.
+``tests/ingest/test_alert_worker.py`` shows the same holds for static fits, which the worker
+refits per bar.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from analytics import (
     compute_pair,
     evaluate,
 )
+from dashboard.services import DataService
+from ingest.settings import load_settings
 from ingest.simulator import Simulator, SimulatorConfig
-from ingest.storage import make_engine, read_alerts, read_bars
+from ingest.storage import make_engine, read_alerts, read_bars, read_rule_states
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 
@@ -74,7 +79,11 @@ def alert_count(engine) -> int:
         return len(read_alerts(conn))
 
 
-def expected_events(engine) -> list[tuple[int, str]]:
+SPEC = AlertRule(name="z25", pair="BTC-ETH", entry_z=2.5, exit_z=0.5, cooldown_s=0, window=10)
+
+
+def offline_z(engine) -> tuple[np.ndarray, np.ndarray]:
+    """Bar times and causal z of every stored bar, computed offline."""
     with engine.connect() as conn:
         legs = [
             read_bars(conn, s, 0, 2**40).set_index("ts_s")["close"] for s in ("BTCUSDT", "ETHUSDT")
@@ -82,10 +91,13 @@ def expected_events(engine) -> list[tuple[int, str]]:
     aligned = complete_rows(align_pair(legs[0], legs[1], bar_seconds=1, max_stale_bars=5))
     params = PairParams(method="rolling", window=10, z_window=10)
     z = compute_pair(aligned["base"], aligned["hedge"], params, with_health=False).z
-    rule = AlertRule(name="z25", pair="BTC-ETH", entry_z=2.5, exit_z=0.5, cooldown_s=0, window=10)
-    ts = aligned.index.to_numpy(dtype=np.int64)
+    return aligned.index.to_numpy(dtype=np.int64), z
+
+
+def expected_events(engine) -> list[tuple[int, str]]:
+    ts, z = offline_z(engine)
     closed = ts < ts.max()  # the last bar may still have been open when ingestion stopped
-    events, _ = evaluate(ts[closed], z[closed], rule, AlertState())
+    events, _ = evaluate(ts[closed], z[closed], SPEC, AlertState())
     return [(int(event.ts) * 1000, str(event.direction)) for event in events]
 
 
@@ -106,7 +118,8 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webho
             "alerts": {"rules": [RULE], "webhook_url": hook_url},
         }
         engine = make_engine(sqlite_url)
-        with IngestProcess(ingest_config(tmp_path, sim, sqlite_url, extra)) as ingest:
+        config = ingest_config(tmp_path, sim, sqlite_url, extra)
+        with IngestProcess(config) as ingest:
             sim.wait_finished(timeout=60)
             wait_until(lambda: stored_count(engine) == sim.generated_count, 20, "all trades")
             wait_until(lambda: alert_count(engine) > 0, 10, "an alert row")
@@ -124,3 +137,20 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webho
     assert sorted((p["ts_ms"], p["direction"], p["pair"], p["rule"]) for p in posted) == [
         (ts, direction, "BTC-ETH", "z25") for ts, direction in expected
     ]
+
+    with engine.connect() as conn:
+        (state,) = read_rule_states(conn).to_dict("records")
+    last = stored.iloc[-1]
+    assert (state["pair"], state["rule"], state["timeframe"]) == ("BTC-ETH", "z25", "1s")
+    assert (state["last_alert_ts"] * 1000, state["last_direction"]) == (last.ts_ms, last.direction)
+    ts, z = offline_z(engine)
+    seen = ts <= state["last_eval_ts"]
+    assert state["last_eval_ts"] in ts and state["last_eval_ts"] >= last.ts_ms // 1000
+    _, replayed = evaluate(ts[seen], z[seen], SPEC, AlertState())
+    assert bool(state["armed"]) is replayed.armed
+    assert state["last_z"] == pytest.approx(z[seen][-1], rel=1e-6)
+    (shown,) = DataService(load_settings(config, environ={})).rule_states()
+    assert (shown.pair, shown.name) == ("BTC-ETH", "z25")
+    assert shown.state == ("armed" if replayed.armed else "triggered")
+    assert (shown.last_direction, shown.last_alert_ts) == (last.direction, last.ts_ms // 1000)
+    assert (shown.last_eval_ts, shown.last_z) == (state["last_eval_ts"], state["last_z"])

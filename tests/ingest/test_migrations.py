@@ -7,8 +7,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from ingest.storage import SchemaVersionError, make_engine, read_status, upsert_status
-from ingest.storage.schema import SCHEMA_VERSION
+from ingest.storage import (
+    SchemaVersionError,
+    insert_alerts,
+    make_engine,
+    read_alerts,
+    read_rule_states,
+    read_status,
+    upsert_rule_states,
+    upsert_status,
+)
+from ingest.storage.partitions import create_partitioned_trades
+from ingest.storage.schema import SCHEMA_VERSION, metadata
 
 V1_FEED_STATUS = """
 CREATE TABLE feed_status (
@@ -45,9 +55,66 @@ def test_version_1_database_is_migrated_in_place(backend_url: str) -> None:
         kept = read_status(conn).to_dict("records")[0]
         upsert_status(conn, [{**kept, "rejected_frames": 4, "dropped_trades": 9}])
         after = read_status(conn).to_dict("records")[0]
-    assert sorted(versions) == [1, SCHEMA_VERSION]
+    assert sorted(versions) == list(range(1, SCHEMA_VERSION + 1))
     assert (kept["reconnects"], kept["rejected_frames"], kept["dropped_trades"]) == (3, 0, 0)
     assert (after["rejected_frames"], after["dropped_trades"]) == (4, 9)
+    make_engine(backend_url).dispose()  # a second start finds nothing to do
+
+
+def write_v2_database(url: str) -> None:
+    """A version-2 database: every table but ``rule_states``, one alert and one status row."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            create_partitioned_trades(conn)
+    v2_tables = [t for t in metadata.sorted_tables if t.name != "rule_states"]
+    metadata.create_all(engine, tables=v2_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO schema_version VALUES (2)")
+        conn.exec_driver_sql(
+            "INSERT INTO feed_status VALUES "
+            "('BTCUSDT', TRUE, 1, 1, 3, 1, 7, 2.5, 'binance', '', 4, 9)"
+        )
+        insert_alerts(
+            conn,
+            [{"pair": "BTC-ETH", "rule": "z2", "direction": "UP", "z": 2.6, "ts_ms": 5000}],
+        )
+    assert not inspect(engine).has_table("rule_states")
+    engine.dispose()
+
+
+def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str) -> None:
+    write_v2_database(backend_url)
+    engine = make_engine(backend_url)
+    assert inspect(engine).has_table("rule_states")
+    row = {
+        "pair": "BTC-ETH",
+        "rule": "z2",
+        "armed": False,
+        "last_direction": "UP",
+        "last_z": 2.6,
+        "last_eval_ts": 5,
+        "last_alert_ts": 5,
+        "timeframe": "1s",
+        "updated_ms": 6000,
+    }
+    with engine.begin() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+        status = read_status(conn).to_dict("records")
+        alerts = read_alerts(conn)
+        assert read_rule_states(conn).empty
+        upsert_rule_states(conn, [row])
+        stored = read_rule_states(conn).to_dict("records")
+    assert sorted(versions) == [2, 3] and SCHEMA_VERSION == 3
+    assert [(s["symbol"], s["reconnects"], s["rejected_frames"]) for s in status] == [
+        ("BTCUSDT", 3, 4)
+    ]
+    assert alerts[["rule", "direction", "ts_ms"]].to_dict("records") == [
+        {"rule": "z2", "direction": "UP", "ts_ms": 5000}
+    ]
+    assert stored == [row]
     make_engine(backend_url).dispose()  # a second start finds nothing to do
 
 

@@ -1,0 +1,39 @@
+"""Alert-rule state: the alert worker's live view of each rule, one row per ``(pair, rule)``.
+
+The worker owns the state machine; after each evaluation pass it writes here what it knows:
+whether the rule is armed, the direction and bar time of its last firing, the z-score and time
+of the last bar it evaluated, the rule's timeframe and when it wrote. Readers (the dashboard,
+the API) show these rows as they are and never replay the rule themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from ingest.storage.dialect import upsert_insert
+from ingest.storage.schema import rule_states
+
+RULE_STATE_COLUMNS = tuple(c.name for c in rule_states.columns)
+_KEY = ("pair", "rule")
+
+
+def upsert_rule_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace the stored state of the given ``(pair, rule)`` rows (every column is written)."""
+    if not rows:
+        return
+    statement = upsert_insert(conn, rule_states)
+    columns = [name for name in RULE_STATE_COLUMNS if name not in _KEY]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(_KEY), set_={name: statement.excluded[name] for name in columns}
+    )
+    conn.execute(statement, [{name: row.get(name) for name in RULE_STATE_COLUMNS} for row in rows])
+
+
+def read_rule_states(conn: Connection) -> pd.DataFrame:
+    """Every stored rule state, by pair and rule."""
+    result = conn.execute(select(rule_states).order_by(rule_states.c.pair, rule_states.c.rule))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
