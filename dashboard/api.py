@@ -83,6 +83,19 @@ def _table(frame: pd.DataFrame, fmt: str, name: str, body: Callable[[], Any]) ->
     return _csv(frame, name) if fmt == "csv" else jsonify(body())
 
 
+def _view_fields(view: View) -> dict[str, Any]:
+    """The pair and analytics settings an answer was computed with."""
+    return {
+        "pair": view.pair.name,
+        "base": view.pair.base,
+        "hedge": view.pair.hedge,
+        "tf": view.tf,
+        "method": view.method,
+        "window": view.window,
+        "z_window": view.z_window,
+    }
+
+
 @api.errorhandler(QueryError)
 def _bad_query(exc: QueryError) -> tuple[Response, int]:
     return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
@@ -169,13 +182,7 @@ def analytics() -> Response:
         name = f"{view.pair.name.replace('/', '-')}_{view.tf}_analytics"
         return _csv(frame.drop(columns="eg_p"), name)
     body: dict[str, Any] = {
-        "pair": view.pair.name,
-        "base": view.pair.base,
-        "hedge": view.pair.hedge,
-        "tf": view.tf,
-        "method": view.method,
-        "window": view.window,
-        "z_window": view.z_window,
+        **_view_fields(view),
         "corr_window": view.corr_window,
         "n": len(result.ts),
         "last_ts": int(result.ts[-1]) if len(result.ts) else None,
@@ -278,13 +285,7 @@ def backtest() -> Response:
     }
     equity = result.equity if result is not None else pd.Series(dtype="float64")
     body = {
-        "pair": view.pair.name,
-        "base": view.pair.base,
-        "hedge": view.pair.hedge,
-        "tf": view.tf,
-        "method": view.method,
-        "window": view.window,
-        "z_window": view.z_window,
+        **_view_fields(view),
         "lookback": view.lookback,
         "trades": _records(trades),
         "equity": {

@@ -208,13 +208,7 @@ def render(view: View) -> tuple:
     return equity, drawdown, rows, stats, notices
 
 
-@callback(
-    Output(BACKTEST.equity, "figure"),
-    Output(BACKTEST.drawdown, "figure"),
-    Output(BACKTEST.trades, "rowData"),
-    Output(BACKTEST.stats, "children"),
-    Output(BACKTEST.notices, "children"),
-    Input(BACKTEST.run, "n_clicks"),
+FORM = (
     State(BACKTEST.entry, "value"),
     State(BACKTEST.exit, "value"),
     State(BACKTEST.fees, "value"),
@@ -222,6 +216,18 @@ def render(view: View) -> tuple:
     State(BACKTEST.fill, "value"),
     State(BACKTEST.lookback, "value"),
     State(SHELL.url, "search"),
+)
+"""The form values a run or a download reads, in callback-argument order."""
+
+
+@callback(
+    Output(BACKTEST.equity, "figure"),
+    Output(BACKTEST.drawdown, "figure"),
+    Output(BACKTEST.trades, "rowData"),
+    Output(BACKTEST.stats, "children"),
+    Output(BACKTEST.notices, "children"),
+    Input(BACKTEST.run, "n_clicks"),
+    *FORM,
     running=[(Output(BACKTEST.run, "disabled"), True, False)],
 )
 def run(  # noqa: PLR0917 - Dash passes callback arguments positionally
@@ -240,13 +246,7 @@ def run(  # noqa: PLR0917 - Dash passes callback arguments positionally
 @callback(
     Output(BACKTEST.download, "data"),
     Input(BACKTEST.download_btn, "n_clicks"),
-    State(BACKTEST.entry, "value"),
-    State(BACKTEST.exit, "value"),
-    State(BACKTEST.fees, "value"),
-    State(BACKTEST.slippage, "value"),
-    State(BACKTEST.fill, "value"),
-    State(BACKTEST.lookback, "value"),
-    State(SHELL.url, "search"),
+    *FORM,
     prevent_initial_call=True,
 )
 def download(  # noqa: PLR0917 - Dash passes callback arguments positionally
