@@ -266,7 +266,7 @@ class DataService:
                     with_health=with_health,
                 )
             except AnalyticsError as exc:
-                notices.append(Notice("info", f"Not enough data for the analytics yet: {exc}"))
+                notices.append(Notice("info", f"No analytics for this view: {exc}"))
         alerts = self.alerts(pair=view.pair.name, start_ms=(window.start_s or 0) * 1000)
         return PairResult(window, ts, result, alerts, tuple(notices))
 

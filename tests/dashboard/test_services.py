@@ -105,3 +105,20 @@ def test_rule_state_and_backtest(service: DataService, settings: Settings) -> No
     outcome = service.backtest(view)
     assert outcome.result is not None and outcome.result.n_trades > 0
     assert len(outcome.result.equity) == len(outcome.pair.ts)
+
+
+def test_a_flat_leg_is_a_notice_in_plain_words(tmp_path: Path) -> None:
+    """A leg whose price never moves: no crash, the page says why (audit finding B1)."""
+    settings = write_settings(tmp_path, "flat.db")
+    trades = [
+        t._replace(price=65_000.0) if t.symbol == "BTCUSDT" else t
+        for t in cointegrated_trades(START_S, 900)
+    ]
+    seed(settings.storage.url, trades)
+    service = DataService(settings, clock_ms=lambda: NOW_MS)
+    result = service.pair_result(parse_view(settings, {"pair": "BTC-ETH", "lookback": "15"}))
+    assert result.analytics is None
+    assert any(
+        "base leg's price did not change over the last 300 bars" in n.text
+        for n in result.notices
+    ), result.notices
