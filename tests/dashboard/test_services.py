@@ -119,6 +119,5 @@ def test_a_flat_leg_is_a_notice_in_plain_words(tmp_path: Path) -> None:
     result = service.pair_result(parse_view(settings, {"pair": "BTC-ETH", "lookback": "15"}))
     assert result.analytics is None
     assert any(
-        "base leg's price did not change over the last 300 bars" in n.text
-        for n in result.notices
+        "base leg's price did not change over the last 300 bars" in n.text for n in result.notices
     ), result.notices
