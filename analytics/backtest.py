@@ -49,7 +49,7 @@ P&L convention
 
 import math
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,9 @@ TRADE_COLUMNS: Final[tuple[str, ...]] = (
     "fees",
     "reason",
 )
-FILLS: Final[tuple[str, ...]] = ("next", "same")
+Fill = Literal["next", "same"]
+"""When an order fills: the close of the bar after its signal, or (optimistic) the same bar's."""
+FILLS: Final[tuple[str, ...]] = get_args(Fill)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,7 @@ class BacktestParams:
     notional: float = 10_000.0
     bar_seconds: int | None = None
     beta_space: Literal["price", "log"] = "price"
-    fill: Literal["next", "same"] = "next"
+    fill: Fill = "next"
 
     def __post_init__(self) -> None:
         entry = check_number("entry_z", self.entry_z, low=0.0, strict_low=True)
@@ -128,7 +130,7 @@ class BacktestResult:
     n_trades: int
     sharpe_reason: str | None = None
     days: float = 0.0
-    fill: str = "next"
+    fill: Fill = "next"
     notional: float = 10_000.0
 
 
@@ -302,7 +304,7 @@ def _simulate(
 ) -> _Book:
     book = _Book(times, pb, ph, params)
     decide = np.isfinite(zs) & np.isfinite(betas)
-    delay = 1 if params.fill == "next" else 0
+    same_bar = params.fill == "same"
     pending: _Order | None = None
     last = times.size - 1
     for i in range(times.size):
@@ -311,7 +313,7 @@ def _simulate(
             pending = None
         if decide[i]:
             order = _decide(book, float(zs[i]), float(betas[i]), params)
-            if order is not None and delay == 0:
+            if order is not None and same_bar:
                 book.fill(i, order)
             elif order is not None and i < last:
                 pending = order
@@ -325,7 +327,8 @@ def _daily_sharpe(
     bar_seconds = params.bar_seconds or float(np.median(np.diff(times)))
     days = (float(times[-1] - times[0]) + bar_seconds) / SECONDS_PER_DAY
     if days < MIN_SHARPE_DAYS:
-        return None, f"needs at least 2 days of bars; this run covers {days:.2f} days", days
+        reason = f"needs at least {MIN_SHARPE_DAYS:g} days of bars; this run covers {days:.2f} days"
+        return None, reason, days
     daily = pd.Series(step).groupby(times // SECONDS_PER_DAY).sum().to_numpy() / params.notional
     spread_sd = float(np.std(daily, ddof=1))
     if not spread_sd > 0:

@@ -32,6 +32,8 @@ HedgeMethod = Literal["ols", "rolling", "kalman", "robust"]
 HEDGE_METHODS: Final[tuple[str, ...]] = ("ols", "rolling", "kalman", "robust")
 MIN_FIT_OBS: Final[int] = 3
 """Fewest observations a static fit accepts (one more than its two parameters)."""
+ROBUST_BATCH_VALUES: Final[int] = 1_000_000
+"""Prices per leg in one batch of robust fits (about 8 MB per leg array)."""
 _CONSTANT_HEDGE = (
     "the hedge leg's price did not change over the fit window; a hedge ratio needs both legs "
     "to move"
@@ -192,13 +194,21 @@ def rolling_robust(base: object, hedge: object, window: int) -> HedgeSeries:
     w = check_window("window", window, minimum=MIN_FIT_OBS)
     beta = np.full(y.size, np.nan)
     alpha = np.full(y.size, np.nan)
-    if y.size >= w:
-        windows = np.lib.stride_tricks.sliding_window_view
-        # Centre each leg on its first value: the fit is shift-equivariant and smaller
-        # magnitudes lose less precision; the shift uses no later price.
-        y0, x0 = float(y[0]), float(x[0])
-        b, a = huber_rows(windows(y - y0, w).copy(), windows(x - x0, w).copy())
-        beta[w - 1 :], alpha[w - 1 :] = b, a + y0 - b * x0
+    if y.size < w:
+        return HedgeSeries(beta=beta, alpha=alpha)
+    # Centre each leg on its first value: the fit is shift-equivariant and smaller magnitudes
+    # lose less precision; the shift uses no later price.
+    y0, x0 = float(y[0]), float(x[0])
+    ys = np.lib.stride_tricks.sliding_window_view(y - y0, w)
+    xs = np.lib.stride_tricks.sliding_window_view(x - x0, w)
+    # Windows are fitted a batch at a time so memory stays bounded on long inputs; each row's
+    # fit is independent of its batch.
+    rows = max(1, ROBUST_BATCH_VALUES // w)
+    for start in range(0, ys.shape[0], rows):
+        part = slice(start, start + rows)
+        b, a = huber_rows(ys[part].copy(), xs[part].copy())
+        beta[start + w - 1 : start + w - 1 + b.size] = b
+        alpha[start + w - 1 : start + w - 1 + b.size] = a + y0 - b * x0
     return HedgeSeries(beta=beta, alpha=alpha)
 
 

@@ -27,7 +27,7 @@ def create_app(settings: Settings, service: DataService | None = None) -> Dash:
         __name__,
         use_pages=True,
         title="pairwatch",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash documents None: no "Updating…"
         external_stylesheets=[],
         serve_locally=True,
         suppress_callback_exceptions=False,

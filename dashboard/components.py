@@ -8,9 +8,11 @@ Owns how a degraded state looks (a ``dbc.Alert`` per ``Notice``), how a graph is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.params import LOOKBACK_MINUTES
@@ -55,7 +57,7 @@ def lookback_slider(component_id: str, minutes: int) -> html.Div:
     )
 
 
-def labelled(label: str, control: object) -> html.Div:
+def labelled(label: str, control: Component) -> html.Div:
     return html.Div(
         [dbc.Label(label, class_name="small text-body-secondary mb-1"), control], className="mb-3"
     )
@@ -98,9 +100,11 @@ def hinted(label: str, hint: str) -> html.Span:
     return html.Span(label, title=hint, className="text-decoration-underline", style=_DOTTED)
 
 
-def stats_table(
-    rows: Sequence[tuple[str | html.Span, str | html.Span]], component_id: str | None = None
-) -> dbc.Table:
+StatRow = tuple[str | html.Span, str | html.Span]
+"""A label and its value in a stats table (either may be a hinted or coloured span)."""
+
+
+def stats_table(rows: Sequence[StatRow], component_id: str | None = None) -> dbc.Table:
     body = [
         html.Tr(
             [
@@ -116,7 +120,7 @@ def stats_table(
 
 def page_header(title: str, subtitle: str = "", subtitle_id: str | None = None) -> html.Div:
     """Page title with a muted subtitle (give it an id when a callback keeps it current)."""
-    extra = {"id": subtitle_id} if subtitle_id else {}
+    extra: dict[str, Any] = {"id": subtitle_id} if subtitle_id else {}
     return html.Div(
         [
             html.H4(title, className="mb-0"),

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from dash import dcc
 
 from analytics.backtest import drawdown
 from dashboard.downsample import keep_indices
@@ -34,7 +35,9 @@ TEMPLATE = go.layout.Template(
         "legend": {"orientation": "h", "y": 1.08, "x": 0},
     }
 )
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["sendChartToCloud", "lasso2d"]}
+GRAPH_CONFIG = dcc.Graph.Config(
+    displaylogo=False, modeBarButtonsToRemove=["sendChartToCloud", "lasso2d"]
+)
 
 
 def _layout(title: str, zone: str | None, **extra: object) -> dict[str, object]:
@@ -298,8 +301,7 @@ def equity_figure(equity: pd.Series, zone: str, *, max_points: int) -> go.Figure
 
 
 def drawdown_figure(equity: pd.Series, notional: float, zone: str, *, max_points: int) -> go.Figure:
-    """Drawdown of capital ``notional + equity`` from its running peak (``analytics.backtest.
-    drawdown``: capped at 100%), drawn below zero as a fraction."""
+    """Drawdown from peak capital (:func:`analytics.backtest.drawdown`), drawn below zero."""
     below = -drawdown(equity.to_numpy(dtype=np.float64), notional)
     figure = go.Figure(layout=_layout("Drawdown", zone))
     x, y = _points(equity.index.to_numpy(), below, zone, max_points)

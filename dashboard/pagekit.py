@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from dash import Input, Output, State, callback, no_update
+from dash._no_update import NoUpdate
 
 from dashboard.context import services
 from dashboard.ids import SHELL
@@ -73,7 +74,7 @@ def register_url_writer(fields: Mapping[str, tuple[str, Callable[[Any], str]]]) 
     """Register ``{query key: (control id, value → text)}`` as one URL-writing callback."""
     keys = tuple(fields)
 
-    def write(*args: Any) -> str:
+    def write(*args: Any) -> str | NoUpdate:
         *values, search = args
         updates = {
             key: fields[key][1](v) for key, v in zip(keys, values, strict=True) if v is not None

@@ -17,14 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from analytics.backtest import FILLS, Fill
+from analytics.hedge import HEDGE_METHODS, HedgeMethod
 from dashboard.errors import QueryError
 from ingest.settings import Settings
 
 BAR_SECONDS: dict[str, int] = {"1s": 1, "1m": 60, "5m": 300}
 TIMEFRAMES = tuple(BAR_SECONDS)
-HEDGE_METHODS = ("ols", "rolling", "kalman", "robust")
-FILLS = ("next", "same")
-"""Backtest fill timing: the next bar's close (default) or the signal bar's own (optimistic)."""
 LOOKBACK_MINUTES = (5, 15, 30, 60, 240, 720, 1440)
 DEFAULT_LOOKBACK_MINUTES = 60
 MAX_SPAN_S = 2 * 86_400
@@ -57,7 +56,7 @@ class View:
     tf: str
     utc: bool
     lookback: int
-    method: str
+    method: HedgeMethod
     window: int
     z_window: int
     z: float
@@ -66,7 +65,7 @@ class View:
     exit: float
     fee_bps: float
     slippage_bps: float = 0.0
-    fill: str = "next"
+    fill: Fill = "next"
 
     @property
     def bar_seconds(self) -> int:

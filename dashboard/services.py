@@ -41,8 +41,8 @@ from ingest.storage import (
     read_alerts,
     read_bars,
     read_gaps,
-    read_rule_states,
     read_status,
+    rule_states_by_rule,
 )
 
 Level = Literal["info", "warning", "danger"]
@@ -385,10 +385,9 @@ class DataService:
     def rule_states(self) -> list[RuleState]:
         """Each configured rule with the state the alert worker stored (one read, no replay)."""
         with self.engine.connect() as conn:
-            stored = read_rule_states(conn)
-        rows = {(r["pair"], r["rule"]): r for r in stored.to_dict("records")}
+            stored = rule_states_by_rule(conn)
         return [
-            _rule_state(rule, rows.get((rule.pair, rule.name)))
+            _rule_state(rule, stored.get((rule.pair, rule.name, rule.timeframe)))
             for rule in self.settings.alerts.rules
         ]
 
@@ -416,7 +415,7 @@ class DataService:
                 slippage_bps=view.slippage_bps,
                 bar_seconds=view.bar_seconds,
                 beta_space="log" if self.settings.analytics.log_prices else "price",
-                fill="same" if view.fill == "same" else "next",
+                fill=view.fill,
             )
             result = run_backtest(
                 pair.ts,
@@ -443,7 +442,7 @@ class DataService:
 
 
 def _rule_state(rule: AlertRuleSettings, row: dict[str, Any] | None) -> RuleState:
-    """A configured rule joined with its stored row; a row for another timeframe is not its."""
+    """A configured rule joined with its stored row (None: the worker has not written one)."""
     config = (
         rule.pair,
         rule.name,
@@ -453,20 +452,16 @@ def _rule_state(rule: AlertRuleSettings, row: dict[str, Any] | None) -> RuleStat
         rule.timeframe,
         rule.window,
     )
-    if row is None or row["timeframe"] != rule.timeframe:
+    if row is None:
         return RuleState(*config, state="waiting")
     return RuleState(
         *config,
-        state="armed" if bool(row["armed"]) else "triggered",
-        last_direction=row["last_direction"] if pd.notna(row["last_direction"]) else None,
-        last_z=_optional(row["last_z"], float),
-        last_eval_ts=_optional(row["last_eval_ts"], int),
-        last_alert_ts=_optional(row["last_alert_ts"], int),
+        state="armed" if row["armed"] else "triggered",
+        last_direction=row["last_direction"],
+        last_z=row["last_z"],
+        last_eval_ts=row["last_eval_ts"],
+        last_alert_ts=row["last_alert_ts"],
     )
-
-
-def _optional(value: Any, kind: Callable[[Any], T]) -> T | None:
-    return None if value is None or pd.isna(value) else kind(value)
 
 
 def _empty_bars() -> pd.DataFrame:
@@ -477,6 +472,6 @@ def _gap_in_window(gap: dict[str, Any], start_s: int | None, end_s: int | None) 
     """Whether the gap's time span (trades either side, else detection time) meets the window."""
     if start_s is None or end_s is None:
         return True
-    first = gap.get("from_ms") if pd.notna(gap.get("from_ms")) else gap["detected_ms"]
-    last = gap.get("to_ms") if pd.notna(gap.get("to_ms")) else gap["detected_ms"]
+    first = gap["from_ms"] if pd.notna(gap.get("from_ms")) else gap["detected_ms"]
+    last = gap["to_ms"] if pd.notna(gap.get("to_ms")) else gap["detected_ms"]
     return int(last) >= start_s * 1000 and int(first) <= (end_s + 1) * 1000

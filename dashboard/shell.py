@@ -13,7 +13,7 @@ badge and the last-update time.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import dash
 import dash_bootstrap_components as dbc
@@ -185,7 +185,7 @@ def status_lights(_tick: int | None, _clicks: int | None, search: str | None) ->
             id=f"pw-light-{light.symbol}",
             title=light.reason,
             className=f"badge {LIGHT_CLASS[light.light]}",
-            **{"data-light": light.light},
+            **cast("dict[str, Any]", {"data-light": light.light}),  # data-* only as kwargs
         )
         for light in feed.lights
     ]

@@ -48,7 +48,7 @@ from ingest.storage import (
     last_alert_times,
     read_bars,
     read_gaps,
-    read_rule_states,
+    rule_states_by_rule,
     upsert_rule_states,
 )
 
@@ -100,11 +100,12 @@ class AlertWorker:
     def start(self) -> None:
         """Restore rule states, store them (so each rule shows before its first bar), start."""
         with self._engine.connect() as conn:
-            stored = {(r["pair"], r["rule"]): r for r in read_rule_states(conn).to_dict("records")}
+            stored = rule_states_by_rule(conn)
             fired = last_alert_times(conn)
         for tracked in self._rules:
-            key = (tracked.rule.pair, tracked.rule.name)
-            _restore(tracked, stored.get(key), fired.get(key))
+            rule = tracked.rule
+            key = (rule.pair, rule.name)
+            _restore(tracked, stored.get((*key, rule.tf)), fired.get(key))
         with self._engine.begin() as conn:
             upsert_rule_states(conn, [_state_row(tracked) for tracked in self._rules])
         self._thread.start()
@@ -245,16 +246,14 @@ def _restore(
 ) -> None:
     """Set a rule's state from its ``rule_states`` row, else from its newest stored alert.
 
-    A row written for another timeframe, or one that misses a newer alert in ``alerts``, does
-    not describe this rule any more and is ignored.
+    A row that misses a newer alert in ``alerts`` does not describe this rule any more and is
+    ignored (a row for another timeframe never reaches here: see ``rule_states_by_rule``).
     """
-    row = stored if stored is not None and stored["timeframe"] == tracked.rule.tf else None
-    last_alert = _optional_int(row["last_alert_ts"]) if row is not None else None
-    if row is not None and (fired is None or fired[0] // 1000 <= (last_alert or 0)):
-        direction = row["last_direction"] if row["last_direction"] in ("UP", "DOWN") else None
-        tracked.state = AlertState(bool(row["armed"]), last_alert, direction)
-        tracked.last_z = _optional_float(row["last_z"])
-        tracked.last_bar_s = _optional_int(row["last_eval_ts"])
+    last_alert = None if stored is None else stored["last_alert_ts"]
+    if stored is not None and (fired is None or fired[0] // 1000 <= (last_alert or 0)):
+        direction = stored["last_direction"] if stored["last_direction"] in ("UP", "DOWN") else None
+        tracked.state = AlertState(bool(stored["armed"]), last_alert, direction)
+        tracked.last_z, tracked.last_bar_s = stored["last_z"], stored["last_eval_ts"]
     elif fired is not None:
         tracked.state = AlertState(False, fired[0] // 1000, fired[1])  # type: ignore[arg-type]
 
@@ -273,14 +272,6 @@ def _state_row(tracked: _Tracked) -> dict[str, Any]:
         "timeframe": tracked.rule.tf,
         "updated_ms": time.time_ns() // 1_000_000,
     }
-
-
-def _optional_int(value: object) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
-
-
-def _optional_float(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
 
 
 def _in_open_gaps(ts: np.ndarray, tf_s: int, gaps: object, symbols: tuple[str, str]) -> np.ndarray:

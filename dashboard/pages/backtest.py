@@ -37,11 +37,11 @@ register_page(__name__, path="/backtest", name="Backtest", order=5, title="pairw
 TRADE_COLUMNS = ("entry", "exit", "side", "entry_z", "exit_z", "beta", "pnl", "fees", "reason")
 NUMERIC = ("entry_z", "exit_z", "beta", "pnl", "fees")
 NOTIONAL = 10_000.0
-FILL_OPTIONS = (
-    {"label": "next bar close (default)", "value": "next"},
-    {"label": "same bar close (optimistic)", "value": "same"},
-)
 FILL_LABELS = {"next": "next bar close", "same": "same bar close (optimistic)"}
+FILL_OPTIONS = [
+    {"label": f"{text} (default)" if fill == "next" else text, "value": fill}
+    for fill, text in FILL_LABELS.items()
+]
 
 
 def _number_input(
@@ -73,7 +73,13 @@ def layout(**query: str) -> html.Div:
                     "Fill",
                     dcc.Dropdown(
                         id=BACKTEST.fill,
-                        options=list(FILL_OPTIONS),
+                        options=[
+                            {
+                                "label": f"{text} (default)" if value == "next" else text,
+                                "value": value,
+                            }
+                            for value, text in FILL_LABELS.items()
+                        ],
                         value=view.fill,
                         clearable=False,
                         searchable=False,
@@ -171,7 +177,7 @@ def stats_rows(outcome: BacktestOutcome) -> list[tuple[str, str]]:
         ("Max drawdown", components.number(r.max_drawdown if r else None, "{:.2%}")),
         ("Hit rate", components.number(r.hit_rate if r else None, "{:.0%}")),
         ("Trades", str(r.n_trades) if r else "—"),
-        ("Fill", FILL_LABELS.get(r.fill, r.fill) if r else "—"),
+        ("Fill", FILL_LABELS[r.fill] if r else "—"),
     ]
 
 

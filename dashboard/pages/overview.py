@@ -55,7 +55,7 @@ def card(result: PairResult, view: View) -> dbc.Col:
     completeness = services().completeness(pair.legs)
     z = latest.z if latest else None
     alerts = open_alerts(pair.name, z)
-    rows = [
+    rows: list[components.StatRow] = [
         (pair.base, components.number(price[pair.base], "{:,.6g}")),
         (pair.hedge, components.number(price[pair.hedge], "{:,.6g}")),
         ("β", components.number(latest.beta if latest else None, "{:.4f}")),

@@ -143,7 +143,7 @@ def banner(z: float | None, threshold: float) -> tuple[str, str]:
     return f"z = {z:+.2f} (threshold ±{threshold:.1f})", "secondary"
 
 
-def stats_rows(result: PairResult) -> list[tuple[object, object]]:
+def stats_rows(result: PairResult) -> list[components.StatRow]:
     latest = result.analytics.latest if result.analytics else None
 
     def value(name: str) -> float | None:

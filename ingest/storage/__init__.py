@@ -19,7 +19,7 @@ from ingest.storage.bars import (
 from ingest.storage.engine import make_engine
 from ingest.storage.errors import SchemaVersionError, StorageError
 from ingest.storage.records import Trade
-from ingest.storage.rules import read_rule_states, upsert_rule_states
+from ingest.storage.rules import rule_states_by_rule, upsert_rule_states
 from ingest.storage.status import (
     close_gap,
     data_versions,
@@ -59,9 +59,9 @@ __all__ = [
     "read_alerts",
     "read_bars",
     "read_gaps",
-    "read_rule_states",
     "read_status",
     "rebuild_bars",
+    "rule_states_by_rule",
     "trade_summary",
     "trades_between_times",
     "upsert_rule_states",

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Connection, select
 
 from ingest.storage.dialect import upsert_insert
@@ -33,7 +32,12 @@ def upsert_rule_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None
     conn.execute(statement, [{name: row.get(name) for name in RULE_STATE_COLUMNS} for row in rows])
 
 
-def read_rule_states(conn: Connection) -> pd.DataFrame:
-    """Every stored rule state, by pair and rule."""
-    result = conn.execute(select(rule_states).order_by(rule_states.c.pair, rule_states.c.rule))
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+def rule_states_by_rule(conn: Connection) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Stored rows keyed by ``(pair, rule, timeframe)``, SQL NULL as None.
+
+    The timeframe is part of the key because a row written while the rule watched another
+    timeframe describes another rule: a lookup of the rule as configured now does not find it.
+    """
+    ordered = select(rule_states).order_by(rule_states.c.pair, rule_states.c.rule)
+    rows = conn.execute(ordered).mappings()
+    return {(r["pair"], r["rule"], r["timeframe"]): dict(r) for r in rows}

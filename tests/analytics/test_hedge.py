@@ -242,6 +242,18 @@ def test_rolling_robust_equals_rlm_of_each_window(real_march: Pair) -> None:
         assert est.alpha[end] == pytest.approx(ref.params[0], rel=1e-7)
     part = rolling_robust(y[:600], x[:600], 200)
     np.testing.assert_array_equal(part.beta, est.beta[:600])
+    assert np.isnan(rolling_robust(y[:100], x[:100], 200).beta).all()
+
+
+def test_rolling_robust_in_small_batches_gives_the_same_fits(
+    real_march: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    y, x = real_march.base[:700], real_march.hedge[:700]
+    whole = rolling_robust(y, x, 100)
+    monkeypatch.setattr("analytics.hedge.ROBUST_BATCH_VALUES", 100 * 37)  # 37 windows a batch
+    batched = rolling_robust(y, x, 100)
+    np.testing.assert_array_equal(batched.beta, whole.beta)
+    np.testing.assert_array_equal(batched.alpha, whole.alpha)
 
 
 def test_robust_fit_equals_statsmodels_rlm_and_resists_outliers() -> None:

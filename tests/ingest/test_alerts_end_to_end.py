@@ -34,7 +34,7 @@ from analytics import (
 from dashboard.services import DataService
 from ingest.settings import load_settings
 from ingest.simulator import Simulator, SimulatorConfig
-from ingest.storage import make_engine, read_alerts, read_bars, read_rule_states
+from ingest.storage import make_engine, read_alerts, read_bars, rule_states_by_rule
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 
@@ -139,7 +139,7 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webho
     ]
 
     with engine.connect() as conn:
-        (state,) = read_rule_states(conn).to_dict("records")
+        (state,) = rule_states_by_rule(conn).values()
     last = stored.iloc[-1]
     assert (state["pair"], state["rule"], state["timeframe"]) == ("BTC-ETH", "z25", "1s")
     assert (state["last_alert_ts"] * 1000, state["last_direction"]) == (last.ts_ms, last.direction)

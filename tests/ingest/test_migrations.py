@@ -12,8 +12,8 @@ from ingest.storage import (
     insert_alerts,
     make_engine,
     read_alerts,
-    read_rule_states,
     read_status,
+    rule_states_by_rule,
     upsert_rule_states,
     upsert_status,
 )
@@ -104,9 +104,9 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
         versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
         status = read_status(conn).to_dict("records")
         alerts = read_alerts(conn)
-        assert read_rule_states(conn).empty
+        assert not rule_states_by_rule(conn)
         upsert_rule_states(conn, [row])
-        stored = read_rule_states(conn).to_dict("records")
+        stored = list(rule_states_by_rule(conn).values())
     assert sorted(versions) == [2, 3] and SCHEMA_VERSION == 3
     assert [(s["symbol"], s["reconnects"], s["rejected_frames"]) for s in status] == [
         ("BTCUSDT", 3, 4)

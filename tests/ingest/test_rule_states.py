@@ -26,7 +26,7 @@ from ingest.storage import (
     merge_bars,
     read_alerts,
     read_bars,
-    read_rule_states,
+    rule_states_by_rule,
     upsert_rule_states,
 )
 from tests.conftest import wait_until
@@ -63,11 +63,7 @@ def state_row(**values: object) -> dict[str, object]:
 
 def stored_states(engine) -> dict[str, dict]:
     with engine.connect() as conn:
-        return {r["rule"]: r for r in read_rule_states(conn).to_dict("records")}
-
-
-def none_if_nan(value: object) -> object:
-    return None if isinstance(value, float) and np.isnan(value) else value
+        return {rule: row for (_, rule, _), row in rule_states_by_rule(conn).items()}
 
 
 def settings_for(
@@ -122,8 +118,8 @@ def test_upsert_and_read_round_trip(backend_url: str) -> None:
     with engine.begin() as conn:
         upsert_rule_states(conn, [{**changed, "last_eval_ts": S + 20, "updated_ms": 7}])
     with engine.connect() as conn:
-        frame = read_rule_states(conn)
-    rows = [{k: none_if_nan(v) for k, v in r.items()} for r in frame.to_dict("records")]
+        frame = rule_states_by_rule(conn)
+    rows = list(frame.values())
     assert [(r["pair"], r["rule"]) for r in rows] == [("BTC-ETH", "z25"), ("BTC-ETH", "z3")]
     assert rows[0] == {**changed, "last_eval_ts": S + 20, "updated_ms": 7}
     assert rows[1] == first[1]
@@ -140,7 +136,7 @@ def test_worker_stores_each_pass_and_matches_an_offline_replay(
     worker.start()
     try:
         before = stored_states(engine)["z25"]
-        assert bool(before["armed"]) and none_if_nan(before["last_eval_ts"]) is None
+        assert bool(before["armed"]) and before["last_eval_ts"] is None
         worker.notify(S + 100)
         wait_until(lambda: stored_states(engine)["z25"]["last_eval_ts"] == S + 99, 10, "pass 1")
         worker.notify(S + SECONDS)
@@ -216,7 +212,7 @@ def test_start_restores_from_rule_states_then_from_alerts(
     worker = AlertWorker(engine, settings)
     worker.start()
     worker.stop()
-    rows = {k: {c: none_if_nan(v) for c, v in r.items()} for k, r in stored_states(engine).items()}
+    rows = stored_states(engine)
     assert {c: v for c, v in rows["z25"].items() if c != "updated_ms"} == {
         c: v for c, v in down.items() if c != "updated_ms"
     }
