@@ -136,17 +136,14 @@ register_url_writer(
 )
 
 
-def view_with(  # noqa: PLR0917 - mirrors the callback's positional form values
-    search: str | None,
-    entry: Any,
-    exit_: Any,
-    fees: Any,
-    slippage: Any,
-    fill: Any,
-    lookback: Any,
-) -> View:
-    """The URL's view with the form values applied (invalid ones fall back)."""
-    form = {
+def view_with(*form: Any) -> View:
+    """The URL's view with the form values applied (invalid ones fall back).
+
+    ``form`` holds the values of :data:`FORM` in its order: entry, exit, fees, slippage, fill,
+    lookback, and the URL query last.
+    """
+    entry, exit_, fees, slippage, fill, lookback, search = form
+    values = {
         "entry": entry,
         "exit": exit_,
         "fee_bps": fees,
@@ -155,7 +152,7 @@ def view_with(  # noqa: PLR0917 - mirrors the callback's positional form values
         "lookback": lookback_minutes(lookback),
     }
     return current_view(
-        merge_query(search, {k: as_text(v) for k, v in form.items() if v is not None})
+        merge_query(search, {k: as_text(v) for k, v in values.items() if v is not None})
     )
 
 
@@ -236,17 +233,8 @@ FORM = (
     *FORM,
     running=[(Output(BACKTEST.run, "disabled"), True, False)],
 )
-def run(  # noqa: PLR0917 - Dash passes callback arguments positionally
-    _clicks: int | None,
-    entry: Any,
-    exit_: Any,
-    fees: Any,
-    slippage: Any,
-    fill: Any,
-    lookback: Any,
-    search: str | None,
-) -> tuple:
-    return render(view_with(search, entry, exit_, fees, slippage, fill, lookback))
+def run(_clicks: int | None, *form: Any) -> tuple:
+    return render(view_with(*form))
 
 
 @callback(
@@ -255,16 +243,7 @@ def run(  # noqa: PLR0917 - Dash passes callback arguments positionally
     *FORM,
     prevent_initial_call=True,
 )
-def download(  # noqa: PLR0917 - Dash passes callback arguments positionally
-    _clicks: int | None,
-    entry: Any,
-    exit_: Any,
-    fees: Any,
-    slippage: Any,
-    fill: Any,
-    lookback: Any,
-    search: str | None,
-) -> dict:
-    view = view_with(search, entry, exit_, fees, slippage, fill, lookback)
+def download(_clicks: int | None, *form: Any) -> dict:
+    view = view_with(*form)
     frame = trades_frame(services().backtest(view), zone_of(view))
     return dcc.send_string(to_safe_csv(frame), "pairwatch-backtest-trades.csv", type="text/csv")
