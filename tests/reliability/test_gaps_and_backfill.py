@@ -132,8 +132,14 @@ def _gap_row(engine):
     return gaps.iloc[0].to_dict() if len(gaps) == 1 and gaps.state[0] != "open" else None
 
 
-def _run_with_rest_errors(tmp_path, sqlite_url, status: int, count: int, seed: int):
-    """Skip 100 BTC ids while REST answers ``status`` ``count`` times; return the closed gap."""
+def _run_with_rest_errors(
+    tmp_path, sqlite_url, status: int, count: int, seed: int, *, fillable: bool
+):
+    """Skip 100 BTC ids while REST answers ``status`` ``count`` times; return the closed gap.
+
+    With ``fillable`` the tally is taken once every trade sent before the pause is stored,
+    so trades still in flight at the pause are not miscounted as lost.
+    """
     sim = paused_simulator(rate=500, seed=seed, generate="always")
     with sim:
         engine = make_engine(sqlite_url)
@@ -148,13 +154,14 @@ def _run_with_rest_errors(tmp_path, sqlite_url, status: int, count: int, seed: i
             gap = wait_until(lambda: _gap_row(engine), 40, "the gap to close")
             waited = time.monotonic() - began
             sim.pause()
+            final = wait_complete(engine, sim, timeout=30) if fillable else tally(engine, sim)
             assert ingest.terminate() == 0
-        return gap, waited, tally(engine, sim)
+        return gap, waited, final
 
 
 def test_failing_rest_is_retried_with_backoff_until_it_serves(tmp_path, sqlite_url) -> None:
     """HTTP 503 twice: backed off (2 s, 4 s), then filled; an outage is not a lost trade."""
-    gap, waited, final = _run_with_rest_errors(tmp_path, sqlite_url, 503, 2, seed=51)
+    gap, waited, final = _run_with_rest_errors(tmp_path, sqlite_url, 503, 2, seed=51, fillable=True)
     print(f"\n[503 x2] state={gap['state']} attempts={gap['attempts']} after={waited:.1f}s {final}")
     assert gap["state"] == "filled"
     assert int(gap["attempts"]) == 2
@@ -163,7 +170,9 @@ def test_failing_rest_is_retried_with_backoff_until_it_serves(tmp_path, sqlite_u
 
 def test_gap_the_exchange_keeps_refusing_ends_lost(tmp_path, sqlite_url) -> None:
     """HTTP 401 on every call (e.g. futures historicalTrades without a key): lost, with why."""
-    gap, waited, _final = _run_with_rest_errors(tmp_path, sqlite_url, 401, 1000, seed=53)
+    gap, waited, _final = _run_with_rest_errors(
+        tmp_path, sqlite_url, 401, 1000, seed=53, fillable=False
+    )
     print(f"\n[401] state={gap['state']} reason={gap['reason']!r} after={waited:.1f}s")
     assert gap["state"] == "lost"
     assert gap["reason"].startswith("REST refused 3 times: HTTP 401")
