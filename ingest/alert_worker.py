@@ -151,7 +151,7 @@ class AlertWorker:
         with self._engine.connect() as conn:
             legs = [
                 resample_bars(
-                    read_bars(conn, symbol, since - history, last_closed + tf_s - 1), rule.tf
+                    read_bars(conn, symbol, since - history, last_closed + tf_s - 1, tf_s), rule.tf
                 )
                 for symbol in (tracked.base, tracked.hedge)
             ]

@@ -4,8 +4,8 @@
 (or ``aggTrades`` for the aggTrade stream) 1,000 ids at a time and hands each page to the
 writer, which inserts idempotently and rebuilds the affected bars. A gap ends ``filled`` when
 every id came back, ``lost`` when the exchange no longer serves some of them (the reason says how
-many). It spends at most half of Binance's 6,000-per-minute request weight and sleeps for the
-``Retry-After`` the server gives on 429/418, so it can never get the IP banned. A failed
+many). Its calls go through the process's one ``RestClient``, which paces the request weight
+and honours 429/418 ``Retry-After``, so backfill and history share one budget. A failed
 attempt is retried with exponential backoff (capped at five minutes) for as long as it takes,
 because an unreachable exchange is not a lost trade; only a gap the exchange explicitly refuses
 (HTTP 4xx, e.g. a futures ``historicalTrades`` call without an API key) three times ends
@@ -26,12 +26,12 @@ import threading
 import time
 from collections import deque
 
-import requests
 from sqlalchemy import Engine
 
 from ingest.binance import FrameError, backfill_url, latest_trade_url, trade_from_rest
-from ingest.errors import BackfillError
+from ingest.errors import RestError
 from ingest.feedstate import FeedState, now_ms
+from ingest.rest import RestClient
 from ingest.settings import FeedSettings
 from ingest.storage import note_gap_attempt, read_gaps
 from ingest.storage.records import Trade
@@ -40,10 +40,7 @@ from ingest.writer import BackfillBatch, Writer
 log = logging.getLogger(__name__)
 PAGE = 1000
 WEIGHT_PER_CALL = 25
-WEIGHT_BUDGET_PER_MIN = 3000
 POLL_S = 1.0
-MAX_RETRY_AFTER_S = 300.0
-REQUEST_TIMEOUT_S = 10.0
 PROBE_AFTER_S = 3.0
 RETRY_CAP_S = 300.0
 MAX_REFUSALS = 3
@@ -59,6 +56,8 @@ class Backfiller:
         writer: Writer,
         state: FeedState,
         live: deque[Trade],
+        *,
+        rest: RestClient,
     ) -> None:
         self._engine = engine
         self._feed = feed
@@ -66,13 +65,11 @@ class Backfiller:
         self._state = state
         self._live = live
         self._probed_connection = 0
-        self._session = requests.Session()
+        self._rest = rest
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._done: set[int] = set()
         self._retry_at: dict[int, float] = {}
-        self._calls: deque[float] = deque()
-        self.calls = 0
         self._thread = threading.Thread(target=self._run, name="backfill", daemon=True)
 
     def start(self) -> None:
@@ -106,12 +103,12 @@ class Backfiller:
                 continue
             try:
                 self._fill(gap_id, gap.symbol, int(gap.from_id), int(gap.to_id))
-            except BackfillError as exc:
+            except RestError as exc:
                 if self._stopping.is_set():
                     return
                 self._failed(gap_id, gap.symbol, int(gap.attempts) + 1, exc)
 
-    def _failed(self, gap_id: int, symbol: str, attempts: int, exc: BackfillError) -> None:
+    def _failed(self, gap_id: int, symbol: str, attempts: int, exc: RestError) -> None:
         """Back off after a failed attempt; a gap the exchange keeps refusing ends ``lost``."""
         log.warning("backfill of %s gap %d (attempt %d): %s", symbol, gap_id, attempts, exc)
         if exc.refused and attempts >= MAX_REFUSALS:
@@ -156,7 +153,7 @@ class Backfiller:
             for symbol in quiet:
                 url = latest_trade_url(feed.rest_url, feed.market, feed.stream, symbol)
                 self._live.extend(self._fetch(url, symbol)[-1:])
-        except BackfillError as exc:
+        except RestError as exc:
             log.warning("newest-trade probe failed (%s); retrying", exc)
             return
         self._probed_connection = connection
@@ -169,55 +166,13 @@ class Backfiller:
         return self._fetch(url, symbol)
 
     def _fetch(self, url: str, symbol: str) -> list[Trade]:
-        response = self._get(url)
-        while response.status_code in (418, 429):
-            wait = _retry_after(response.headers.get("Retry-After"))
-            log.warning("REST %d: waiting %.1f s as the server asks", response.status_code, wait)
-            if self._stopping.wait(wait):
-                raise BackfillError("stopped while waiting for Retry-After")
-            response = self._get(url)
-        if response.status_code != 200:
-            refused = 400 <= response.status_code < 500
-            raise BackfillError(
-                f"HTTP {response.status_code}: {response.text[:120]}", refused=refused
-            )
+        rows = self._rest.get_json(url, WEIGHT_PER_CALL, self._stopping)
         try:
-            rows = response.json()
             return sorted(trade_from_rest(row, symbol) for row in rows)
-        except (ValueError, TypeError, FrameError) as exc:
-            raise BackfillError(f"unusable response: {exc}") from None
-
-    def _get(self, url: str) -> requests.Response:
-        self._respect_budget()
-        try:
-            response = self._session.get(url, timeout=REQUEST_TIMEOUT_S)
-        except requests.RequestException as exc:
-            raise BackfillError(f"request failed: {type(exc).__name__}") from None
-        self.calls += 1
-        return response
-
-    def _respect_budget(self) -> None:
-        window = 60.0
-        per_minute = WEIGHT_BUDGET_PER_MIN // WEIGHT_PER_CALL
-        while True:
-            now = time.monotonic()
-            while self._calls and now - self._calls[0] > window:
-                self._calls.popleft()
-            if len(self._calls) < per_minute:
-                self._calls.append(now)
-                return
-            if self._stopping.wait(window - (now - self._calls[0])):
-                raise BackfillError("stopped while waiting for request budget")
+        except (TypeError, FrameError) as exc:
+            raise RestError(f"unusable response: {exc}") from None
 
 
 def _holes(trades: list[Trade]) -> int:
     """Ids missing inside a sorted page."""
     return trades[-1].trade_id - trades[0].trade_id + 1 - len(trades)
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        seconds = float(value) if value is not None else 60.0
-    except ValueError:
-        seconds = 60.0
-    return min(max(seconds, 0.5), MAX_RETRY_AFTER_S)

@@ -2,9 +2,9 @@
 
 This module owns everything pairwatch knows about Binance's market-data protocol and nothing
 else: it builds combined-stream URLs for spot (``/stream?streams=...``) and USD-M futures
-(the routed ``/market/stream?streams=...``), names the REST endpoints of backfill and of the
-newest trade, and turns a
-websocket payload into a ``Trade`` or a ``Control`` frame. Anything malformed or unexpected
+(the routed ``/market/stream?streams=...``), names the REST endpoints of backfill, of the
+newest trade and of klines (with their request weight), turns a websocket payload into a
+``Trade`` or a ``Control`` frame, and a klines row into a candle. Anything malformed or unexpected
 raises ``FrameError`` carrying a short kind (``invalid_json``, ``wrong_types`` …) that the
 reader counts; the parser itself never logs and never touches the network.
 """
@@ -64,6 +64,57 @@ def latest_trade_url(rest_base: str, market: Market, stream: StreamKind, symbol:
     """REST URL of the newest trade of ``symbol`` (reveals trades missed while disconnected)."""
     endpoint = "aggTrades" if stream == "aggTrade" else "trades"
     return _rest_url(rest_base, market, endpoint, {"symbol": symbol, "limit": 1})
+
+
+KLINE_LIMIT = 1000
+"""Klines per call: spot's maximum; on USD-M it costs weight 5 (1,500 rows would cost 10)."""
+
+VENUE_KLINE_INTERVALS: dict[Market, tuple[str, ...]] = {"spot": ("1s", "1m"), "usdm": ("1m",)}
+"""Intervals pairwatch loads per venue: USD-M has no 1s klines (USD-M REST docs, Kline data)."""
+
+
+def klines_url(
+    rest_base: str, market: Market, symbol: str, interval: str, *, start_s: int, end_s: int
+) -> str:
+    """REST URL of up to ``KLINE_LIMIT`` candles opening in seconds ``start_s..end_s - 1``."""
+    params = {
+        "symbol": symbol,
+        "interval": interval,
+        "startTime": start_s * 1000,
+        "endTime": end_s * 1000 - 1,
+        "limit": KLINE_LIMIT,
+    }
+    return _rest_url(rest_base, market, "klines", params)
+
+
+def klines_weight(market: Market) -> int:
+    """Request weight of one klines call of ``KLINE_LIMIT`` rows.
+
+    Spot ``GET /api/v3/klines`` costs 2 whatever the limit; USD-M ``GET /fapi/v1/klines``
+    costs 5 for a limit in [500, 1000] (Binance REST docs, "Kline/Candlestick Data").
+    """
+    return 5 if market == "usdm" else 2
+
+
+def kline_from_rest(row: Any) -> dict[str, Any]:
+    """Validate one klines row ``[open_time_ms, "open", "high", "low", "close", "volume",
+    close_time_ms, "quote_volume", n_trades, ...]`` into a candle keyed like ``klines``."""
+    if not isinstance(row, list) or len(row) < 9:
+        raise FrameError("wrong_types", "klines row is not a list of at least 9 fields")
+    open_ms = _integer(row[0], "open_time")
+    if open_ms % 1000:
+        raise FrameError("wrong_types", f"open_time={open_ms} is not on a second")
+    candle: dict[str, Any] = {"ts_s": open_ms // 1000}
+    for index, name in ((1, "open"), (2, "high"), (3, "low"), (4, "close")):
+        candle[name] = _number(row[index], name)
+        if candle[name] == 0:
+            raise FrameError("wrong_types", f"{name}=0")
+    candle["volume"] = _number(row[5], "volume")
+    candle["quote_volume"] = _number(row[7], "quote_volume")
+    candle["n_trades"] = _integer(row[8], "n_trades")
+    if not candle["low"] <= min(candle["open"], candle["close"]) <= candle["high"]:
+        raise FrameError("wrong_types", "klines row has low/high outside open/close")
+    return candle
 
 
 def _rest_url(rest_base: str, market: Market, endpoint: str, params: dict[str, object]) -> str:

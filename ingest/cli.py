@@ -4,7 +4,7 @@ This module owns argument parsing, logging setup, signal handling and turning ev
 failure (bad configuration, unusable database, lock held, bad import file) into one line on
 stderr with exit status 2, never a traceback. ``run`` streams live trades (or the simulator's,
 when the feed URL is loopback), ``simulate`` serves the Binance-compatible simulator, ``import``
-loads data.binance.vision trade files, ``status`` prints per-symbol coverage and gaps.
+loads trade, aggTrade and kline files, ``status`` prints per-symbol coverage and gaps.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ import pandas as pd
 
 from ingest.errors import IngestError, LockLostError
 from ingest.settings import ConfigError, Settings, load_settings
-from ingest.storage import StorageError, make_engine, read_gaps, read_status, trade_summary
+from ingest.storage import (
+    StorageError,
+    make_engine,
+    read_gaps,
+    read_history,
+    read_status,
+    trade_summary,
+)
 
 USAGE_ERROR = 2
 
@@ -33,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run = verbs.add_parser("run", help="stream trades into the database")
     run.add_argument("--standby", action="store_true", help="wait for the lock instead of failing")
     verbs.add_parser("simulate", help="serve the Binance-compatible simulator", add_help=False)
-    imp = verbs.add_parser("import", help="load data.binance.vision trade CSV/ZIP files")
+    imp = verbs.add_parser("import", help="load trades, aggTrades or 1s/1m klines (CSV/ZIP)")
     imp.add_argument("files", nargs="+", type=Path)
     imp.add_argument("--symbol", help="symbol of the files (default: from the file name)")
     verbs.add_parser("status", help="per-symbol rows, time range, rate and gaps")
@@ -59,12 +66,13 @@ def _run(settings: Settings, standby: bool) -> int:
 
 
 def _import(settings: Settings, files: list[Path], symbol: str | None) -> int:
-    from ingest.importer import import_file  # noqa: PLC0415
+    from ingest.importer import import_file, plan_import  # noqa: PLC0415
 
     engine = make_engine(settings.storage.url)
     for path in files:
+        label = plan_import(path, symbol).label
         rows = import_file(engine, path, symbol)
-        print(f"{path}: {rows} trades read")
+        print(f"{path}: {label}: {rows:,} rows")
     return 0
 
 
@@ -78,6 +86,7 @@ def _status(settings: Settings) -> int:
         feed = read_status(conn)
         rates = dict(feed[["symbol", "rate"]].itertuples(index=False))
         gaps = read_gaps(conn)
+        history = read_history(conn)
     print(
         STATUS_ROW.format(
             "symbol",
@@ -107,6 +116,8 @@ def _status(settings: Settings) -> int:
         print("(no trades stored yet)")
     _print_feed(feed)
     _print_gaps(gaps)
+    for row in history:
+        print(f"history: {row.describe()}")
     return 0
 
 

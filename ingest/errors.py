@@ -2,10 +2,11 @@
 
 The tree is ``IngestError`` → ``FrameError`` (a payload that is not a usable Binance frame,
 defined in ``ingest.binance``), ``LockHeldError`` (another ingestor writes this database),
-``LockLostError`` (the lock's PostgreSQL session ended while running) and ``BackfillError``
-(REST could not serve a gap). ``ConfigError`` lives in ``ingest.settings`` and storage problems
-raise ``ingest.storage.StorageError``; the CLI turns all of them into one line on stderr and a
-non-zero exit code (1 for a lost lock, which a restart may cure; 2 for the others).
+``LockLostError`` (the lock's PostgreSQL session ended while running) and ``RestError``
+(a REST call for backfill or history failed). ``ConfigError`` lives in ``ingest.settings``
+and storage problems raise ``ingest.storage.StorageError``; the CLI turns all of them into one
+line on stderr and a non-zero exit code (1 for a lost lock, which a restart may cure; 2 for
+the others).
 """
 
 
@@ -21,9 +22,13 @@ class LockLostError(IngestError):
     """The lock was lost while running (its PostgreSQL session ended); a restart may retake it."""
 
 
-class BackfillError(IngestError):
-    """A REST backfill request failed; ``refused`` when the exchange answered 4xx (not 429/418)."""
+class RestError(IngestError):
+    """A REST request failed; ``refused`` when the exchange answered 4xx (not 429/418).
 
-    def __init__(self, message: str, *, refused: bool = False) -> None:
+    ``status`` is the HTTP status when there was an answer (None for a network failure).
+    """
+
+    def __init__(self, message: str, *, refused: bool = False, status: int | None = None) -> None:
         super().__init__(message)
         self.refused = refused
+        self.status = status

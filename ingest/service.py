@@ -2,7 +2,8 @@
 
 ``Ingestor.run`` takes the single-instance lock (or waits for it as a standby), starts the
 writer before the reader so no trade waits on a missing consumer, starts the backfiller, the
-alert worker and the retention pruner, and blocks until ``stop`` is set (the CLI sets it on
+candle-history loader (both sharing one paced REST client), the alert worker and the
+retention pruner, and blocks until ``stop`` is set (the CLI sets it on
 SIGTERM/SIGINT). Shutdown closes the socket first, then lets the writer drain every buffered
 trade, then releases the lock, so a clean stop loses nothing and takes well under five seconds.
 It checks every two seconds that it still holds the lock; if the lock's PostgreSQL session has
@@ -23,7 +24,9 @@ from ingest.alert_worker import AlertWorker
 from ingest.backfill import Backfiller
 from ingest.errors import LockLostError
 from ingest.feedstate import FeedState
+from ingest.history import HistoryLoader
 from ingest.lock import InstanceLock
+from ingest.rest import RestClient
 from ingest.retention import Pruner
 from ingest.settings import Settings
 from ingest.source import BinanceSource
@@ -67,10 +70,14 @@ class Ingestor:
         reader = BinanceSource(
             settings.feed, settings.symbols, buffer, settings.ingest.queue_max, self.state
         )
+        rest = RestClient(settings.feed.market)
         backfiller = (
-            Backfiller(self.engine, settings.feed, writer, self.state, buffer)
+            Backfiller(self.engine, settings.feed, writer, self.state, buffer, rest=rest)
             if settings.feed.backfill
             else None
+        )
+        history = HistoryLoader(
+            self.engine, settings.feed, settings.history, settings.symbols, rest=rest
         )
         alerts = AlertWorker(self.engine, settings)
         pruner = Pruner(self.engine, settings.symbols, settings.storage.retention_days)
@@ -81,6 +88,7 @@ class Ingestor:
         if backfiller:
             backfiller.start()
         reader.start()
+        history.start()
         lock_lost = self._wait_for_stop(stop)
         if lock_lost:  # another ingestor may write now: hand it the buffered trades, not bars
             log.error("lost %s; stopping without writing the buffer", self.lock.describe())
@@ -88,6 +96,7 @@ class Ingestor:
         else:
             log.info("stopping: closing the feed and draining %d buffered trades", len(buffer))
         reader.stop()
+        history.stop()
         if backfiller:
             backfiller.stop()
         writer.stop()

@@ -106,6 +106,13 @@ class IngestSettings(_Section):
     queue_max: int = Field(default=200_000, ge=1000, le=5_000_000)
 
 
+class HistorySettings(_Section):
+    """Exchange candles loaded before the first trade, so charts are full at once (0: off)."""
+
+    one_second_hours: float = Field(default=2.0, ge=0, le=48)
+    one_minute_days: float = Field(default=7.0, ge=0, le=366)
+
+
 class PairSettings(_Section):
     """One configured pair: spread = base - beta * hedge."""
 
@@ -217,6 +224,7 @@ class Settings(_Section):
     feed: FeedSettings = FeedSettings()
     storage: StorageSettings = StorageSettings()
     ingest: IngestSettings = IngestSettings()
+    history: HistorySettings = HistorySettings()
     symbols: tuple[Symbol, ...] = ()
     pairs: tuple[PairSettings, ...] = Field(min_length=1)
     analytics: AnalyticsSettings = AnalyticsSettings()

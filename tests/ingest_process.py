@@ -28,10 +28,15 @@ def ingest_config(
     extra: dict[str, Any] | None = None,
     name: str = "ingest.yaml",
 ) -> Path:
-    """A config for an ingestor fed by ``simulator`` and writing to ``url``."""
+    """A config for an ingestor fed by ``simulator`` and writing to ``url``.
+
+    Candle history is off unless a test asks for it in ``extra``: the trade-path tests compare
+    stored bars with the trades the simulator sent.
+    """
     data: dict[str, Any] = {
         "feed": {"ws_url": simulator.ws_base, "rest_url": simulator.rest_base, "silence_s": 5},
         "storage": {"url": url},
+        "history": {"one_second_hours": 0, "one_minute_days": 0},
         "ingest": {"flush_ms": 50},
         "pairs": [{"name": "BTC-ETH", "base": "BTCUSDT", "hedge": "ETHUSDT"}],
     }

@@ -13,11 +13,23 @@ from ingest.storage.bars import (
     id_span,
     last_bar_time,
     merge_bars,
-    read_bars,
+    read_trade_bars,
     rebuild_bars,
 )
 from ingest.storage.engine import make_engine
 from ingest.storage.errors import SchemaVersionError, StorageError
+from ingest.storage.history import (
+    HISTORY_STATES,
+    KLINE_INTERVALS,
+    HistoryRow,
+    first_trade_second,
+    insert_klines,
+    kline_span,
+    note_imported_klines,
+    read_bars,
+    read_history,
+    save_history,
+)
 from ingest.storage.records import Trade
 from ingest.storage.rules import rule_states_by_rule, upsert_rule_states
 from ingest.storage.status import (
@@ -39,6 +51,9 @@ from ingest.storage.trades import (
 
 __all__ = [
     "BAR_COLUMNS",
+    "HISTORY_STATES",
+    "KLINE_INTERVALS",
+    "HistoryRow",
     "SchemaVersionError",
     "StorageError",
     "Trade",
@@ -46,22 +61,29 @@ __all__ = [
     "close_gap",
     "data_versions",
     "delete_trades_before",
+    "first_trade_second",
     "id_span",
     "insert_alerts",
+    "insert_klines",
     "insert_trades",
+    "kline_span",
     "last_alert_times",
     "last_bar_time",
     "last_trades",
     "make_engine",
     "merge_bars",
     "note_gap_attempt",
+    "note_imported_klines",
     "open_gap",
     "read_alerts",
     "read_bars",
     "read_gaps",
+    "read_history",
     "read_status",
+    "read_trade_bars",
     "rebuild_bars",
     "rule_states_by_rule",
+    "save_history",
     "trade_summary",
     "trades_between_times",
     "upsert_rule_states",

@@ -19,7 +19,14 @@ from sqlalchemy import Connection, Engine, insert, inspect, select, text
 
 from ingest.storage.errors import SchemaVersionError
 from ingest.storage.partitions import create_partitioned_trades
-from ingest.storage.schema import SCHEMA_VERSION, metadata, rule_states, schema_version
+from ingest.storage.schema import (
+    SCHEMA_VERSION,
+    history,
+    klines,
+    metadata,
+    rule_states,
+    schema_version,
+)
 
 SCHEMA_LOCK_KEY = 0x70_61_69_73  # "pais"
 
@@ -37,9 +44,16 @@ def _v3_rule_states(conn: Connection) -> None:
     rule_states.create(conn, checkfirst=True)
 
 
+def _v4_history(conn: Connection) -> None:
+    """Version 4: ``klines`` and ``history``, exchange candles loaded before trades began."""
+    klines.create(conn, checkfirst=True)
+    history.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_feed_counters,
     3: _v3_rule_states,
+    4: _v4_history,
 }
 
 

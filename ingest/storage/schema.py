@@ -2,7 +2,9 @@
 
 This module owns table names, columns, keys and indexes, exactly as DESIGN.md names them:
 ``trades``, ``bars_1s``, ``feed_status``, ``gaps`` and ``alerts``, plus ``schema_version``
-for migrations and ``rule_states`` (the alert worker's live state of each rule, version 3).
+for migrations, ``rule_states`` (the alert worker's live state of each rule, version 3) and,
+since version 4, ``klines`` (exchange candles loaded as history) with ``history`` (what was
+loaded per symbol and interval, and where trades take over).
 Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume`` on bars,
 ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can explain a
 state; they never change the meaning of the contract columns.
@@ -23,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 metadata = MetaData()
 
 trades = Table(
@@ -117,6 +119,35 @@ rule_states = Table(
     Column("last_eval_ts", BigInteger),
     Column("last_alert_ts", BigInteger),
     Column("timeframe", String(4)),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+klines = Table(
+    "klines",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("interval_s", Integer, primary_key=True, autoincrement=False),
+    Column("ts_s", BigInteger, primary_key=True, autoincrement=False),
+    Column("open", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("close", Float, nullable=False),
+    Column("volume", Float, nullable=False),
+    Column("quote_volume", Float, nullable=False),
+    Column("n_trades", Integer, nullable=False),
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("interval", String(4), primary_key=True),
+    Column("from_s", BigInteger, nullable=False),
+    Column("to_s", BigInteger, nullable=False),
+    Column("next_s", BigInteger, nullable=False),
+    Column("trades_from_s", BigInteger, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("reason", String(200), nullable=False, default=""),
     Column("updated_ms", BigInteger, nullable=False),
 )
 

@@ -1,0 +1,103 @@
+"""The one REST client of the ingest process, shared by trade backfill and candle history.
+
+``RestClient`` owns the request-weight budget of the IP: Binance counts weight per minute and
+reports the count in the ``X-MBX-USED-WEIGHT-1M`` response header; the client trusts that
+header when present, counts locally when absent, and waits for the next minute before a call
+would take the count past half of the venue's limit (spot 6,000, USD-M 2,400 per minute), so
+pairwatch leaves room for whatever else runs on the machine. A 429 or 418 answer blocks every
+caller until its ``Retry-After`` has passed (418 is a ban: the wait is never shortened). Any
+other non-200 answer raises ``RestError``, ``refused`` for a 4xx the exchange will repeat.
+Waits end early when the caller's ``stop`` event is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Final
+
+import requests
+
+from ingest.errors import RestError
+
+log = logging.getLogger(__name__)
+
+WEIGHT_LIMIT_PER_MIN: Final[dict[str, int]] = {"spot": 6000, "usdm": 2400}
+"""Binance's request-weight limit per IP and minute (spot REST docs 2026-07, USD-M docs)."""
+
+USED_WEIGHT_HEADER: Final = "X-MBX-USED-WEIGHT-1M"
+REQUEST_TIMEOUT_S: Final = 10.0
+MAX_RETRY_AFTER_S: Final = 300.0
+MAX_BAN_S: Final = 3 * 86_400.0
+DEFAULT_RETRY_AFTER_S: Final = 60.0
+
+
+class RestClient:
+    """Paced, thread-safe GET against one venue's REST API."""
+
+    def __init__(self, market: str) -> None:
+        self.budget = WEIGHT_LIMIT_PER_MIN[market] // 2
+        self.calls = 0
+        self._session = requests.Session()
+        self._lock = threading.Lock()
+        self._minute = -1
+        self._used = 0
+        self._blocked_until = 0.0
+
+    def get_json(self, url: str, weight: int, stop: threading.Event) -> Any:
+        """The decoded JSON body of a 200 answer to ``url``, which costs ``weight``."""
+        while True:
+            self._wait_turn(weight, stop)
+            try:
+                response = self._session.get(url, timeout=REQUEST_TIMEOUT_S)
+            except requests.RequestException as exc:
+                raise RestError(f"request failed: {type(exc).__name__}") from None
+            self._account(response)
+            if response.status_code not in (418, 429):
+                break
+            wait = _retry_after(response.status_code, response.headers.get("Retry-After"))
+            log.warning("REST %d: waiting %.1f s as the server asks", response.status_code, wait)
+            with self._lock:
+                self._blocked_until = max(self._blocked_until, time.monotonic() + wait)
+        if response.status_code != 200:
+            status = response.status_code
+            raise RestError(
+                f"HTTP {status}: {response.text[:120]}", refused=400 <= status < 500, status=status
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise RestError(f"unusable response: {exc}") from None
+
+    def _wait_turn(self, weight: int, stop: threading.Event) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                minute = int(time.time() // 60)
+                if minute != self._minute:
+                    self._minute, self._used = minute, 0
+                if now >= self._blocked_until and self._used + weight <= self.budget:
+                    self._used += weight
+                    return
+                blocked = self._blocked_until - now
+                wait = blocked if blocked > 0 else 60.0 - time.time() % 60 + 0.05
+            if stop.wait(wait):
+                raise RestError("stopped while waiting for the request budget")
+
+    def _account(self, response: requests.Response) -> None:
+        with self._lock:
+            self.calls += 1
+            header = response.headers.get(USED_WEIGHT_HEADER, "")
+            if header.isdigit():
+                self._used = max(self._used, int(header))
+
+
+def _retry_after(status: int, value: str | None) -> float:
+    """Seconds to wait: the server's ``Retry-After``; a 418 ban is honoured up to 3 days."""
+    try:
+        seconds = float(value) if value is not None else DEFAULT_RETRY_AFTER_S
+    except ValueError:
+        seconds = DEFAULT_RETRY_AFTER_S
+    cap = MAX_BAN_S if status == 418 else MAX_RETRY_AFTER_S
+    return min(max(seconds, 0.5), cap)
