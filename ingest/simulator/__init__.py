@@ -1,8 +1,9 @@
 """Offline Binance-compatible simulator (websocket streams + REST) for tests and demos.
 
-Public surface: ``Simulator`` (lifecycle, control API, oracles), ``SimulatorConfig``,
+Public surface: ``Simulator`` (lifecycle, control API, oracles, ``klines``), ``SimulatorConfig``,
 ``IdRange``, ``ReplayFile``, ``wait_until`` and ``cli.main``. See the module docstrings of
-``config``, ``market``, ``replay``, ``server``, ``rest``, ``faults`` and ``wire`` for details.
+``config``, ``market``, ``replay``, ``server``, ``rest``, ``klines``, ``past``, ``bars``,
+``faults`` and ``wire`` for details.
 """
 
 from ingest.simulator.config import MALFORMED_KINDS, IdRange, ReplayFile, SimulatorConfig

@@ -109,6 +109,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="push the spread several sigma away S seconds after generation starts",
     )
     p.add_argument(
+        "--history-seconds",
+        type=float,
+        default=7 * 86400.0,
+        metavar="S",
+        help="generated past served as 1m klines before the live tape (default 7 days)",
+    )
+    p.add_argument(
+        "--history-1s-seconds",
+        type=float,
+        default=2 * 3600.0,
+        metavar="S",
+        help="generated past served as 1s klines (default 2 hours)",
+    )
+    p.add_argument(
+        "--no-klines",
+        action="store_true",
+        help="answer every klines request -1120 (an exchange without kline history)",
+    )
+    p.add_argument(
         "--always",
         action="store_true",
         help="generate even when no client is connected (default: only while connected)",
@@ -144,6 +163,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         max_trades=args.max_trades,
         excursion_at_s=args.excursion_at,
         generate="always" if args.always else "connected",
+        klines=not args.no_klines,
+        history_s=args.history_seconds,
+        history_1s_s=args.history_1s_seconds,
     )
     cfg.validate()
     known = set(cfg.symbols) if not replay else None

@@ -1,14 +1,16 @@
 """Simulator configuration: the ``SimulatorConfig`` dataclass and the ``IdRange`` value.
 
-This module owns every knob of the offline Binance simulator (market model, replay, server,
-fault switches) and their validation. ``SimulatorConfig.validate()`` raises ``ValueError`` with a
-one-line message naming the field, which the CLI turns into exit code 2. Runtime changes to the
-fault switches go through ``Simulator`` control methods; the config is only the starting state.
+This module owns every knob of the offline Binance simulator (market model, klines history,
+replay, server, fault switches) and their validation. ``SimulatorConfig.validate()`` raises
+``ValueError`` with a one-line message naming the field, which the CLI turns into exit code 2.
+Runtime changes to the fault switches go through ``Simulator`` control methods; the config is
+only the starting state.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -47,6 +49,9 @@ DEFAULT_START_PRICES: dict[str, float] = {
     "LTCUSDT": 70.0,
     "BCHUSDT": 350.0,
 }
+
+MAX_HISTORY_S = 90 * 86400.0
+MAX_HISTORY_1S_S = 2 * 86400.0
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 _RANGE_RE = re.compile(r"^([A-Za-z0-9]{2,20}):(\d+)-(\d+)$")
@@ -128,6 +133,19 @@ class SimulatorConfig:
     excursion_at_s: float | None = None
     excursion_sigma: float = 6.0
     excursion_duration_s: float = 10.0
+    # klines (/api/v3/klines, /fapi/v1/klines)
+    klines: bool = True
+    """Serve klines; False answers every klines request ``-1120 Invalid interval.`` (an exchange
+    without kline history)."""
+    history_s: float = 7 * 86400.0
+    """Length of the generated past before the live tape, served as 1m (and coarser) klines.
+    Synthetic market only; a replay serves klines of its own trades only."""
+    history_1s_s: float = 2 * 3600.0
+    """Length of the generated past served as 1s klines (<= ``history_s``); the 1m klines in it
+    are its 1s klines aggregated."""
+    tape_start_ms: int | None = None
+    """Exchange time (ms, floored to the second) where the generated past ends and the live tape
+    begins; None = the wall clock when the ``Simulator`` is built. Must not lie in the future."""
     # replay (non-empty → replay mode, symbols come from the files)
     replay: tuple[ReplayFile, ...] = ()
     speed: float = 1.0
@@ -185,6 +203,19 @@ class SimulatorConfig:
             v = getattr(self, name)
             if v is not None and v < 0:
                 raise ValueError(f"{name}={v}: must be >= 0")
+        if not (0 <= self.history_s <= MAX_HISTORY_S):
+            raise ValueError(
+                f"history_s={self.history_s}: must be 0..{MAX_HISTORY_S:.0f} (90 days)"
+            )
+        if not (0 <= self.history_1s_s <= min(self.history_s, MAX_HISTORY_1S_S)):
+            raise ValueError(
+                f"history_1s_s={self.history_1s_s}: must be 0..min(history_s, "
+                f"{MAX_HISTORY_1S_S:.0f}) (2 days)"
+            )
+        if self.tape_start_ms is not None and not (0 <= self.tape_start_ms <= time.time() * 1000):
+            raise ValueError(
+                f"tape_start_ms={self.tape_start_ms}: must be >= 0 and not in the future"
+            )
         if self.drop_mode not in ("abort", "close"):
             raise ValueError(f"drop_mode={self.drop_mode!r}: must be 'abort' or 'close'")
         if self.forget_mode not in ("absent", "empty"):

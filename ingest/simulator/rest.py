@@ -1,12 +1,16 @@
-"""Binance spot REST endpoints served from the simulator's trade history.
+"""Binance REST endpoints served from the simulator's trade history and generated past.
 
-This module owns the REST surface (``/api/v3/ping``, ``time``, ``exchangeInfo``,
-``historicalTrades``, ``trades``, ``aggTrades``): parameter parsing with Binance-style errors
-(HTTP 400 ``{"code":-1121,"msg":"Invalid symbol."}`` and friends), ``limit`` <= 1000, the
+This module owns the REST surface: spot ``/api/v3/ping``, ``time``, ``exchangeInfo``,
+``historicalTrades``, ``trades``, ``aggTrades`` and ``klines`` (``1s``, ``1m`` .. ``1d``), and
+USD-M ``/fapi/v1/klines`` (``1m`` .. ``1d``, no ``1s``; see ``klines`` for the kline rules). It
+parses parameters and answers with Binance-style errors (HTTP 400
+``{"code":-1121,"msg":"Invalid symbol."}``, -1102 missing parameter, -1120 invalid interval,
+-1130 bad ``limit``; ``limit`` <= 1000, and <= 1500 on ``/fapi/v1/klines``). It applies the
 "forgotten" id ranges (absent rows, or an empty page when ``fromId`` falls inside one, per
-``forget_mode``), injected 429/418/5xx answers with ``Retry-After``, and request/weight counting
-(``X-MBX-USED-WEIGHT-1M``). It is pure request → (status, body, headers) logic; the server glues
-it to websockets' ``process_request`` hook.
+``forget_mode``) and injected 429/418/5xx answers with ``Retry-After``. It counts requests and
+weight (``X-MBX-USED-WEIGHT-1M``, with Binance's per-endpoint weights, USD-M klines weighed by
+``limit``). It is pure request → (status, body, headers) logic; the server glues it to
+websockets' ``process_request`` hook.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import orjson
 from ingest.simulator import wire
 from ingest.simulator.faults import FaultState
 from ingest.simulator.history import TradeHistory, TradeRows
+from ingest.simulator.klines import ENDPOINTS, KlineBook, KlineError
 
 WEIGHTS = {
     "/api/v3/ping": 1,
@@ -31,6 +36,7 @@ WEIGHTS = {
     "/api/v3/historicalTrades": 25,
     "/api/v3/trades": 25,
     "/api/v3/aggTrades": 4,
+    "/api/v3/klines": 2,  # binance-spot-api-docs rest-api.md "Kline/Candlestick data"
 }
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 500
@@ -68,6 +74,16 @@ def _int(q: dict[str, list[str]], name: str, default: int | None = None) -> int 
     return int(v)
 
 
+def _weight(path: str, q: dict[str, list[str]]) -> int:
+    """Request weight of a call (USD-M klines: by ``limit``, the endpoint default if unreadable)."""
+    endpoint = ENDPOINTS.get(path)
+    if endpoint is None:
+        return WEIGHTS.get(path, 1)
+    vals = q.get("limit")
+    text = vals[0] if vals else ""
+    return endpoint.weight(int(text) if text.isdigit() else endpoint.default_limit)
+
+
 def _limit(q: dict[str, list[str]]) -> int:
     limit = _int(q, "limit", DEFAULT_LIMIT)
     assert limit is not None
@@ -79,14 +95,21 @@ def _limit(q: dict[str, list[str]]) -> int:
 class RestApi:
     """Answers REST requests from ``histories`` under ``faults``."""
 
-    def __init__(self, histories: dict[str, TradeHistory], faults: FaultState) -> None:
+    def __init__(
+        self,
+        histories: dict[str, TradeHistory],
+        faults: FaultState,
+        klines: KlineBook | None = None,
+    ) -> None:
         self.histories = histories
         self.faults = faults
+        self.klines = klines or KlineBook(histories, False, None, None, sorted_ts=True)
         self.stats = RestStats()
 
     def handle(self, path: str, query: str) -> tuple[int, bytes, dict[str, str]]:
         st = self.stats
-        weight = WEIGHTS.get(path, 1)
+        q = parse_qs(query, keep_blank_values=True)
+        weight = _weight(path, q)
         minute = int(time.time() // 60)
         if minute != st.minute:
             st.minute, st.minute_weight = minute, 0
@@ -106,7 +129,7 @@ class RestApi:
             st.log.append((time.monotonic(), path, status))
             return status, body, headers
         try:
-            status, payload = 200, self._route(path, parse_qs(query, keep_blank_values=True))
+            status, payload = 200, self._route(path, q)
         except RestError as e:
             status, payload = e.status, {"code": e.code, "msg": e.msg}
         st.log.append((time.monotonic(), path, status))
@@ -125,6 +148,8 @@ class RestApi:
             return self._recent(q)
         if path == "/api/v3/aggTrades":
             return self._agg(q)
+        if path in ENDPOINTS:
+            return self._klines(path, q)
         raise RestError(404, -1000, f"Unknown path {path}")
 
     def _history(self, q: dict[str, list[str]]) -> TradeHistory:
@@ -248,3 +273,12 @@ class RestApi:
             aggs = {k: v[keep] for k, v in aggs.items()}
         aggs = {k: v[:limit] for k, v in aggs.items()}
         return wire.agg_rows(aggs)
+
+    def _klines(self, path: str, q: dict[str, list[str]]) -> Any:
+        symbol = q.get("symbol", [""])[0]
+        interval = q.get("interval", [""])[0]
+        start, end, limit = (_int(q, name) for name in ("startTime", "endTime", "limit"))
+        try:
+            return self.klines.rows(symbol, interval, start, end, limit, endpoint=ENDPOINTS[path])
+        except KlineError as e:
+            raise RestError(400, e.code, e.msg) from None

@@ -2,13 +2,13 @@
 
 This module owns the wire side of the simulated exchange: URL routing (``/ws/<streams>`` raw,
 ``/stream?streams=`` and ``/market/stream?streams=`` combined, ``/market/ws/<streams>``; plain
-HTTP ``/api/v3/*`` answered from ``process_request``), per-connection subscriptions (also live
-``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``), and fan-out of trade batches. Frames are
-pre-encoded (``wire``) and each connection's backlog is written with a single
-``transport.write`` per loop iteration, gated by the connection's flow control, so the server can
-push well over 50k frames/s. It applies the per-connection fault switches (drop after N frames,
-malformed-frame cadence, shutdown timer) and aborts consumers whose backlog exceeds
-``max_backlog_bytes``. Everything here runs on the simulator's event-loop thread.
+HTTP ``/api/v3/*`` and ``/fapi/v1/*`` answered from ``process_request``), per-connection
+subscriptions (also live ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``), and fan-out of
+trade batches. Frames are pre-encoded (``wire``) and each connection's backlog is written with
+a single ``transport.write`` per loop iteration, gated by the connection's flow control, so the
+server can push well over 50k frames/s. It applies the per-connection fault switches (drop
+after N frames, malformed-frame cadence, shutdown timer) and aborts consumers whose backlog
+exceeds ``max_backlog_bytes``. Everything here runs on the simulator's event-loop thread.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class StreamServer:
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
-        if parts.path.startswith("/api/"):
+        if parts.path.startswith(("/api/", "/fapi/")):
             status, body, headers = self.rest.handle(parts.path, parts.query)
             return self._json_response(status, body, headers)
         parsed = parse_streams(request.path)

@@ -7,7 +7,8 @@ generation policy (``generate="connected"``: only while at least one websocket c
 connected; ``"always"``: from ``start()``; both stop at ``max_trades`` per symbol /
 ``max_total_trades`` in total or when a replay is exhausted) and the control API. Control calls
 from other threads are marshalled onto the loop and return once applied. Read-only accessors
-(counters, ``sent_ids``, ``trades_frame``) are safe from any thread.
+(counters, ``sent_ids``, ``trades_frame``, ``klines`` with the tape start, history start and
+the synthetic pair's betas) are safe from any thread and need no running server.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from websockets.asyncio.server import serve
 from ingest.simulator.config import MALFORMED_KINDS, IdRange, SimulatorConfig
 from ingest.simulator.faults import FaultState
 from ingest.simulator.history import TradeHistory
+from ingest.simulator.klines import SPOT, USDM, KlineBook
 from ingest.simulator.market import Batch, SyntheticMarket
+from ingest.simulator.past import PairModel, PastTape
 from ingest.simulator.replay import ReplayMarket, load_sources
 from ingest.simulator.rest import RestApi
 from ingest.simulator.server import StreamServer, now_ms
@@ -78,7 +81,22 @@ class Simulator:
         self.symbols: tuple[str, ...] = tuple(self.market.symbols)
         self.histories = {s: TradeHistory(s, first_ids[s], cfg.agg_start_id) for s in self.symbols}
         self.faults = FaultState.from_config(cfg)
-        self.rest = RestApi(self.histories, self.faults)
+        self._tape_start_ms: int | None = None
+        self._past: PastTape | None = None
+        if isinstance(self.market, SyntheticMarket):
+            t0 = cfg.tape_start_ms if cfg.tape_start_ms is not None else now_ms()
+            self._tape_start_ms = t0 - t0 % 1000
+            if cfg.klines:
+                model = PairModel.of(self.market, cfg.seed)
+                self._past = PastTape(model, self._tape_start_ms, cfg.history_s, cfg.history_1s_s)
+        self.kline_book = KlineBook(
+            self.histories,
+            cfg.klines,
+            self._past,
+            self._tape_start_ms,
+            sorted_ts=isinstance(self.market, SyntheticMarket),
+        )
+        self.rest = RestApi(self.histories, self.faults, self.kline_book)
         self.server = StreamServer(self.symbols, self.faults, self.rest, cfg.max_backlog_bytes)
         self._skipped: dict[str, list[npt.NDArray[np.int64]]] = {s: [] for s in self.symbols}
         self._generated = dict.fromkeys(self.symbols, 0)
@@ -410,6 +428,49 @@ class Simulator:
                 "buyer_maker": r.maker.copy(),
             }
         )
+
+    def klines(
+        self,
+        symbol: str,
+        interval: str,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int | None = None,
+        *,
+        futures: bool = False,
+    ) -> list[list[Any]]:
+        """The rows ``/api/v3/klines`` (``futures``: ``/fapi/v1/klines``) serves for these
+        parameters (``limit`` None = the endpoint's default); raises ``klines.KlineError``
+        (``code``, ``msg``) where REST answers 400."""
+        return self.kline_book.rows(
+            symbol, interval, start_ms, end_ms, limit, endpoint=USDM if futures else SPOT
+        )
+
+    @property
+    def tape_start_ms(self) -> int | None:
+        """Exchange time (ms, whole second) where the generated past ends and the live tape
+        begins: every generated trade is at or after it (None for a replay)."""
+        return self._tape_start_ms
+
+    @property
+    def history_start_ms(self) -> int | None:
+        """Open time of the first 1m kline of the generated past (None without one)."""
+        return None if self._past is None else self._past.start_1m_ms
+
+    @property
+    def history_1s_start_ms(self) -> int | None:
+        """Open time of the first 1s kline of the generated past (None without one)."""
+        return None if self._past is None else self._past.start_1s_ms
+
+    @property
+    def hedge_symbol(self) -> str | None:
+        """The symbol every synthetic base follows (None for a replay)."""
+        return self.market.hedge if isinstance(self.market, SyntheticMarket) else None
+
+    @property
+    def betas(self) -> dict[str, float]:
+        """Known hedge ratio of every synthetic base symbol: base = alpha + beta * hedge + u."""
+        return dict(self.market.beta) if isinstance(self.market, SyntheticMarket) else {}
 
     # ---- waiting helpers ---------------------------------------------------------------------
 

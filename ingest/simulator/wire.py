@@ -3,9 +3,9 @@
 This module owns the exact bytes the simulator puts on the wire: spot ``@trade`` and
 ``@aggTrade`` event JSON (prices and quantities as 8-decimal strings, like Binance), the combined
 ``{"stream":..,"data":..}`` envelope, ``serverShutdown`` events, REST rows for
-``historicalTrades``/``trades``/``aggTrades``, and RFC 6455 server-to-client (unmasked) frame
-headers. Frames are pre-encoded here so the server can write thousands of them per event-loop
-iteration with one ``transport.write``.
+``historicalTrades``/``trades``/``aggTrades`` and klines (12-field arrays), and RFC 6455
+server-to-client (unmasked) frame headers. Frames are pre-encoded here so the server can write
+thousands of them per event-loop iteration with one ``transport.write``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.simulator.bars import FIELDS, Bars
 from ingest.simulator.history import TradeRows
 
 OP_TEXT = 0x1
@@ -146,4 +147,30 @@ def agg_rows(aggs: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     return [
         {"a": a, "p": f"{p:.8f}", "q": f"{q:.8f}", "f": f, "l": last, "T": ts, "m": m, "M": True}
         for a, p, q, f, last, ts, m in _agg_columns(aggs)
+    ]
+
+
+def kline_rows(bars: Bars, interval_ms: int) -> list[list[Any]]:
+    """REST klines rows: ``[open time, "open", "high", "low", "close", "volume", close time,
+    "quote volume", trades, "taker buy base", "taker buy quote", "0"]`` (close time = open time
+    + interval - 1; decimals as 8-decimal strings, like Binance)."""
+    last = interval_ms - 1
+    return [
+        [
+            t,
+            f"{o:.8f}",
+            f"{h:.8f}",
+            f"{lo:.8f}",
+            f"{c:.8f}",
+            f"{v:.8f}",
+            t + last,
+            f"{q:.8f}",
+            n,
+            f"{tb:.8f}",
+            f"{tq:.8f}",
+            "0",
+        ]
+        for t, o, h, lo, c, v, q, n, tb, tq in zip(
+            *(getattr(bars, name).tolist() for name in FIELDS), strict=True
+        )
     ]

@@ -12,7 +12,13 @@ import time
 
 from tests.bench.common import REPO
 
-BENCHMARKS = ("bench_ingest", "bench_analytics", "bench_dashboard", "bench_load")
+BENCHMARKS = (
+    "bench_ingest",
+    "bench_history",
+    "bench_analytics",
+    "bench_dashboard",
+    "bench_load",
+)
 
 
 def main() -> int:

@@ -88,7 +88,7 @@ def write_v2_database(url: str) -> None:
 def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str) -> None:
     write_v2_database(backend_url)
     engine = make_engine(backend_url)
-    assert inspect(engine).has_table("rule_states")
+    assert all(inspect(engine).has_table(t) for t in ("rule_states", "klines", "history"))
     row = {
         "pair": "BTC-ETH",
         "rule": "z2",
@@ -107,7 +107,7 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
         assert not rule_states_by_rule(conn)
         upsert_rule_states(conn, [row])
         stored = list(rule_states_by_rule(conn).values())
-    assert sorted(versions) == [2, 3] and SCHEMA_VERSION == 3
+    assert sorted(versions) == [2, 3, 4] and SCHEMA_VERSION == 4
     assert [(s["symbol"], s["reconnects"], s["rejected_frames"]) for s in status] == [
         ("BTCUSDT", 3, 4)
     ]
