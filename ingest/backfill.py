@@ -9,7 +9,8 @@ and honours 429/418 ``Retry-After``, so backfill and history share one budget. A
 attempt is retried with exponential backoff (capped at five minutes) for as long as it takes,
 because an unreachable exchange is not a lost trade; only a gap the exchange explicitly refuses
 (HTTP 4xx, e.g. a futures ``historicalTrades`` call without an API key) three times ends
-``lost`` with the answer as its reason.
+``lost`` with the answer as its reason; a region refusal (451) is not the gap's fault, so its
+gaps stay open for a later run from elsewhere.
 
 A few seconds after every (re)connection it also asks REST for the newest trade of each symbol
 that has not traded since, and hands it to the writer as if streamed: when trades happened while
@@ -22,13 +23,21 @@ interrupts those waits at once, so a shutdown during a backfill is not delayed b
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from ingest.binance import FrameError, backfill_url, latest_trade_url, trade_from_rest
+from ingest.binance import (
+    FrameError,
+    backfill_url,
+    latest_trade_url,
+    trade_from_rest,
+    trades_weight,
+)
 from ingest.errors import RestError
 from ingest.feedstate import FeedState, now_ms
 from ingest.rest import RestClient
@@ -39,7 +48,7 @@ from ingest.writer import BackfillBatch, Writer
 
 log = logging.getLogger(__name__)
 PAGE = 1000
-WEIGHT_PER_CALL = 25
+USDM_REST_HISTORY_H = 48
 POLL_S = 1.0
 PROBE_AFTER_S = 3.0
 RETRY_CAP_S = 300.0
@@ -65,6 +74,8 @@ class Backfiller:
         self._state = state
         self._live = live
         self._probed_connection = 0
+        self._probe_failures = 0
+        self._probe_retry_at = 0.0
         self._rest = rest
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -102,7 +113,7 @@ class Backfiller:
             if gap_id in self._done or time.monotonic() < self._retry_at.get(gap_id, 0.0):
                 continue
             try:
-                self._fill(gap_id, gap.symbol, int(gap.from_id), int(gap.to_id))
+                self._fill(gap_id, gap.symbol, int(gap.from_id), int(gap.to_id), gap.from_ms)
             except RestError as exc:
                 if self._stopping.is_set():
                     return
@@ -111,7 +122,7 @@ class Backfiller:
     def _failed(self, gap_id: int, symbol: str, attempts: int, exc: RestError) -> None:
         """Back off after a failed attempt; a gap the exchange keeps refusing ends ``lost``."""
         log.warning("backfill of %s gap %d (attempt %d): %s", symbol, gap_id, attempts, exc)
-        if exc.refused and attempts >= MAX_REFUSALS:
+        if exc.refused and attempts >= MAX_REFUSALS and exc.status != 451:
             reason = f"REST refused {attempts} times: {exc}"
             self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], "lost", reason))
             self._done.add(gap_id)
@@ -120,7 +131,9 @@ class Backfiller:
             note_gap_attempt(conn, gap_id, str(exc))
         self._retry_at[gap_id] = time.monotonic() + min(2.0**attempts, RETRY_CAP_S)
 
-    def _fill(self, gap_id: int, symbol: str, from_id: int, to_id: int) -> None:
+    def _fill(
+        self, gap_id: int, symbol: str, from_id: int, to_id: int, from_ms: float | None
+    ) -> None:
         next_id, missing = from_id, 0
         while next_id <= to_id and not self._stopping.is_set():
             page = self._fetch_page(symbol, next_id, min(PAGE, to_id - next_id + 1))
@@ -135,6 +148,8 @@ class Backfiller:
         missing += max(0, to_id - next_id + 1)
         state = "filled" if missing == 0 else "lost"
         reason = "" if missing == 0 else f"{missing} of {to_id - from_id + 1} ids not served"
+        if missing and self._feed.market == "usdm":
+            reason += _usdm_import_hint(symbol, from_ms)
         self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], state, reason))
         self._done.add(gap_id)
         log.info("gap %s %d-%d %s %s", symbol, from_id, to_id, state, reason)
@@ -147,6 +162,8 @@ class Backfiller:
             return
         if now_ms() - state.connected_ms < PROBE_AFTER_S * 1000:
             return
+        if time.monotonic() < self._probe_retry_at:
+            return
         quiet = [s for s in state.symbols if state.last_trade_ms.get(s, 0) < state.connected_ms]
         feed = self._feed
         try:
@@ -154,9 +171,13 @@ class Backfiller:
                 url = latest_trade_url(feed.rest_url, feed.market, feed.stream, symbol)
                 self._live.extend(self._fetch(url, symbol)[-1:])
         except RestError as exc:
-            log.warning("newest-trade probe failed (%s); retrying", exc)
+            self._probe_failures += 1
+            wait = min(2.0**self._probe_failures, RETRY_CAP_S)
+            log.warning("newest-trade probe failed (%s); retrying in %.0f s", exc, wait)
+            self._probe_retry_at = time.monotonic() + wait
             return
         self._probed_connection = connection
+        self._probe_failures = 0
 
     def _fetch_page(self, symbol: str, from_id: int, limit: int) -> list[Trade]:
         feed = self._feed
@@ -166,7 +187,8 @@ class Backfiller:
         return self._fetch(url, symbol)
 
     def _fetch(self, url: str, symbol: str) -> list[Trade]:
-        rows = self._rest.get_json(url, WEIGHT_PER_CALL, self._stopping)
+        weight = trades_weight(self._feed.market, self._feed.stream)
+        rows = self._rest.get_json(url, weight, self._stopping)
         try:
             return sorted(trade_from_rest(row, symbol) for row in rows)
         except (TypeError, FrameError) as exc:
@@ -176,3 +198,15 @@ class Backfiller:
 def _holes(trades: list[Trade]) -> int:
     """Ids missing inside a sorted page."""
     return trades[-1].trade_id - trades[0].trade_id + 1 - len(trades)
+
+
+def _usdm_import_hint(symbol: str, from_ms: float | None) -> str:
+    """Where a gap older than USD-M's 48 h ``aggTrades`` history can still be found."""
+    if from_ms is None or math.isnan(from_ms):  # the gap's time is unknown
+        day = "YYYY-MM-DD"
+    else:
+        day = datetime.fromtimestamp(from_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+    return (
+        f"; USD-M REST keeps about {USDM_REST_HISTORY_H} h of aggTrades: import "
+        f"data.binance.vision futures/um/daily/aggTrades/{symbol}/{symbol}-aggTrades-{day}.zip"
+    )

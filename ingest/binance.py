@@ -60,6 +60,17 @@ def backfill_url(
     return _rest_url(rest_base, market, endpoint, params)
 
 
+def trades_weight(market: Market, stream: StreamKind) -> int:
+    """Request weight of one backfill or newest-trade call (any ``limit`` up to 1,000).
+
+    Spot ``historicalTrades`` and ``trades`` cost 25 and ``aggTrades`` 4 (spot REST docs,
+    2026-07); USD-M ``aggTrades`` costs 20 (USD-M REST docs, "Compressed/Aggregate Trades List").
+    """
+    if stream == "aggTrade":
+        return 20 if market == "usdm" else 4
+    return 25
+
+
 def latest_trade_url(rest_base: str, market: Market, stream: StreamKind, symbol: str) -> str:
     """REST URL of the newest trade of ``symbol`` (reveals trades missed while disconnected)."""
     endpoint = "aggTrades" if stream == "aggTrade" else "trades"

@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ from ingest.errors import IngestError, LockLostError
 from ingest.settings import ConfigError, Settings, load_settings
 from ingest.storage import (
     StorageError,
+    claim_feed_kind,
     make_engine,
     read_gaps,
     read_history,
@@ -66,13 +68,25 @@ def _run(settings: Settings, standby: bool) -> int:
 
 
 def _import(settings: Settings, files: list[Path], symbol: str | None) -> int:
-    from ingest.importer import import_file, plan_import  # noqa: PLC0415
+    from ingest.importer import ImportFileError, import_file, plan_import  # noqa: PLC0415
 
     engine = make_engine(settings.storage.url)
-    for path in files:
-        label = plan_import(path, symbol).label
-        rows = import_file(engine, path, symbol)
-        print(f"{path}: {label}: {rows:,} rows")
+    plans = [plan_import(path, symbol) for path in files]
+    feed = (settings.feed.market, settings.feed.stream)
+    for plan in plans:  # refuse before storing anything
+        kind = plan.detected.layout.feed
+        if kind is not None and kind != feed:
+            raise ImportFileError(
+                f"{plan.path}: {plan.label} does not match the feed (feed.market {feed[0]}, "
+                f"feed.stream {feed[1]}): their trade ids do not mix; import it into a "
+                "database configured for that kind"
+            )
+    if any(plan.detected.layout.feed for plan in plans):
+        with engine.begin() as conn:
+            claim_feed_kind(conn, *feed, now_ms=int(time.time() * 1000))
+    for plan in plans:
+        rows = import_file(engine, plan.path, symbol)
+        print(f"{plan.path}: {plan.label}: {rows:,} rows")
     return 0
 
 

@@ -88,13 +88,15 @@ class Layout:
     columns: tuple[str, ...]
     headerless: str | None
     used: tuple[str, ...]
+    feed: tuple[str, str] | None = None
+    """``(market, stream)`` whose trade ids a trades layout holds (None for candles)."""
 
 
 LAYOUTS: Final[tuple[Layout, ...]] = (
-    Layout("spot trades", "trades", _SPOT_TRADES, "innnibb", _TRADE_USED),
-    Layout("USD-M trades", "trades", _SPOT_TRADES[:6], "innnib", _TRADE_USED),
-    Layout("spot aggTrades", "trades", _SPOT_AGG, "inniiibb", _AGG_USED),
-    Layout("USD-M aggTrades", "trades", _SPOT_AGG[:7], "inniiib", _AGG_USED),
+    Layout("spot trades", "trades", _SPOT_TRADES, "innnibb", _TRADE_USED, ("spot", "trade")),
+    Layout("USD-M trades", "trades", _SPOT_TRADES[:6], "innnib", _TRADE_USED, ("usdm", "trade")),
+    Layout("spot aggTrades", "trades", _SPOT_AGG, "inniiibb", _AGG_USED, ("spot", "aggTrade")),
+    Layout("USD-M aggTrades", "trades", _SPOT_AGG[:7], "inniiib", _AGG_USED, ("usdm", "aggTrade")),
     Layout("binance klines", "klines", _KLINES, "innnnnininnn", _KLINES[:9]),
     Layout("ccxt ohlcv 1m", "ohlcv", _OHLCV, None, _OHLCV),
 )

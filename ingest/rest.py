@@ -5,8 +5,11 @@ reports the count in the ``X-MBX-USED-WEIGHT-1M`` response header; the client tr
 header when present, counts locally when absent, and waits for the next minute before a call
 would take the count past half of the venue's limit (spot 6,000, USD-M 2,400 per minute), so
 pairwatch leaves room for whatever else runs on the machine. A 429 or 418 answer blocks every
-caller until its ``Retry-After`` has passed (418 is a ban: the wait is never shortened). Any
-other non-200 answer raises ``RestError``, ``refused`` for a 4xx the exchange will repeat.
+caller until its ``Retry-After`` has passed (418 is a ban, honoured up to 3 days). A 451
+(restricted region) stops REST for the process's life with a reason; a 403 (the WAF, which
+"can indicate a rate limit violation") is retried with backoff like a 5xx. Any other 4xx raises
+``RestError`` with ``refused`` set: the exchange will repeat it. ``condition()`` says in words
+what holds REST back (ban, rate limit, refusal) for the status.
 Waits end early when the caller's ``stop`` event is set.
 """
 
@@ -15,7 +18,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import requests
 
@@ -44,9 +49,14 @@ class RestClient:
         self._minute = -1
         self._used = 0
         self._blocked_until = 0.0
+        self._blocked_by = 0
+        self._blocked_wall = 0.0
+        self.refusal = ""
 
     def get_json(self, url: str, weight: int, stop: threading.Event) -> Any:
         """The decoded JSON body of a 200 answer to ``url``, which costs ``weight``."""
+        if self.refusal:
+            raise RestError(self.refusal, refused=True, status=451)
         while True:
             self._wait_turn(weight, stop)
             try:
@@ -60,15 +70,34 @@ class RestClient:
             log.warning("REST %d: waiting %.1f s as the server asks", response.status_code, wait)
             with self._lock:
                 self._blocked_until = max(self._blocked_until, time.monotonic() + wait)
+                self._blocked_by = response.status_code
+                self._blocked_wall = time.time() + wait
         if response.status_code != 200:
             status = response.status_code
-            raise RestError(
-                f"HTTP {status}: {response.text[:120]}", refused=400 <= status < 500, status=status
-            )
+            if status == 451:
+                self.refusal = (
+                    f"REST stopped: HTTP 451, Binance refuses requests from this region "
+                    f"(restricted location) at {urlsplit(url).netloc}"
+                )
+                log.error("%s", self.refusal)
+            # 403 is Binance's WAF and "can indicate a rate limit violation": back off, retry
+            refused = 400 <= status < 500 and status != 403
+            raise RestError(f"HTTP {status}: {response.text[:120]}", refused=refused, status=status)
         try:
             return response.json()
         except ValueError as exc:
             raise RestError(f"unusable response: {exc}") from None
+
+    def condition(self) -> str:
+        """What holds REST back now, for ``status``: a ban, a rate limit, a refusal or ``""``."""
+        if self.refusal:
+            return self.refusal
+        with self._lock:
+            if time.monotonic() >= self._blocked_until:
+                return ""
+            until = datetime.fromtimestamp(self._blocked_wall, tz=UTC).strftime("%H:%M:%S UTC")
+            what = "IP banned" if self._blocked_by == 418 else "rate-limited"
+            return f"REST {what} until {until} (HTTP {self._blocked_by} Retry-After)"
 
     def _wait_turn(self, weight: int, stop: threading.Event) -> None:
         while True:

@@ -23,13 +23,14 @@ from sqlalchemy import Engine
 from ingest.alert_worker import AlertWorker
 from ingest.backfill import Backfiller
 from ingest.errors import LockLostError
-from ingest.feedstate import FeedState
+from ingest.feedstate import FeedState, now_ms
 from ingest.history import HistoryLoader
 from ingest.lock import InstanceLock
 from ingest.rest import RestClient
 from ingest.retention import Pruner
 from ingest.settings import Settings
 from ingest.source import BinanceSource
+from ingest.storage import claim_feed_kind
 from ingest.storage.records import Trade
 from ingest.writer import Writer
 
@@ -48,7 +49,14 @@ class Ingestor:
         self.state = FeedState(symbols=settings.symbols, source=source)
 
     def run(self, stop: threading.Event, standby: bool = False) -> None:
-        """Ingest until ``stop`` is set; raises ``LockHeldError`` if another one runs."""
+        """Ingest until ``stop`` is set; raises ``LockHeldError`` if another one runs.
+
+        A database that holds trades of another market or stream kind is refused first
+        (``StorageError``), before anything is written.
+        """
+        feed = self.settings.feed
+        with self.engine.begin() as conn:
+            claim_feed_kind(conn, feed.market, feed.stream, now_ms=now_ms())
         if standby:
             log.info("standby: waiting for %s", self.lock.describe())
         self.lock.acquire(wait=standby, stop=stop)

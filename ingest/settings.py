@@ -67,16 +67,48 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FeedSettings(_Section):
-    """Where trades come from."""
+VENUE_URLS: dict[str, tuple[str, str]] = {
+    "spot": ("wss://stream.binance.com:9443", "https://api.binance.com"),
+    "usdm": ("wss://fstream.binance.com", "https://fapi.binance.com"),
+}
+"""Default (websocket, REST) bases per market: Binance spot and USD-M futures hosts."""
 
-    ws_url: BaseUrl = "wss://stream.binance.com:9443"
-    rest_url: BaseUrl = "https://api.binance.com"
+
+class FeedSettings(_Section):
+    """Where trades come from; the hosts default to the market's Binance hosts."""
+
+    ws_url: BaseUrl = VENUE_URLS["spot"][0]
+    rest_url: BaseUrl = VENUE_URLS["spot"][1]
     market: Literal["spot", "usdm"] = "spot"
     stream: Literal["trade", "aggTrade"] = "trade"
     silence_s: float = Field(default=30.0, gt=0, le=3600)
     max_connection_s: float = Field(default=23.5 * 3600, gt=0, le=24 * 3600)
     backfill: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _market_hosts(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("market") in VENUE_URLS:
+            ws, rest = VENUE_URLS[data["market"]]
+            data = {"ws_url": ws, "rest_url": rest, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _venue_rules(self) -> FeedSettings:
+        if self.market == "usdm" and self.stream == "trade":
+            raise ValueError(
+                "feed.stream = 'trade' with feed.market = 'usdm': Binance USD-M publishes "
+                "aggTrade only on its routed /market stream (and its historicalTrades needs an "
+                "API key); set feed.stream: aggTrade"
+            )
+        other = "spot" if self.market == "usdm" else "usdm"
+        for key, url in (("ws_url", self.ws_url), ("rest_url", self.rest_url)):
+            if urlsplit(url).hostname in {urlsplit(u).hostname for u in VENUE_URLS[other]}:
+                raise ValueError(
+                    f"feed.{key} = {url!r} is a Binance {other} host but feed.market is "
+                    f"{self.market!r}; remove feed.{key} to use the {self.market} default"
+                )
+        return self
 
     @property
     def simulated(self) -> bool:

@@ -30,6 +30,7 @@ from ingest.storage.history import (
     read_history,
     save_history,
 )
+from ingest.storage.kind import claim_feed_kind
 from ingest.storage.records import Trade
 from ingest.storage.rules import rule_states_by_rule, upsert_rule_states
 from ingest.storage.status import (
@@ -58,6 +59,7 @@ __all__ = [
     "StorageError",
     "Trade",
     "aggregate_trades",
+    "claim_feed_kind",
     "close_gap",
     "data_versions",
     "delete_trades_before",

@@ -21,6 +21,7 @@ from ingest.storage.errors import SchemaVersionError
 from ingest.storage.partitions import create_partitioned_trades
 from ingest.storage.schema import (
     SCHEMA_VERSION,
+    feed_kind,
     history,
     klines,
     metadata,
@@ -50,10 +51,16 @@ def _v4_history(conn: Connection) -> None:
     history.create(conn, checkfirst=True)
 
 
+def _v5_feed_kind(conn: Connection) -> None:
+    """Version 5: ``feed_kind``, which market and stream kind the stored trade ids belong to."""
+    feed_kind.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_feed_counters,
     3: _v3_rule_states,
     4: _v4_history,
+    5: _v5_feed_kind,
 }
 
 

@@ -4,7 +4,8 @@ This module owns table names, columns, keys and indexes, exactly as DESIGN.md na
 ``trades``, ``bars_1s``, ``feed_status``, ``gaps`` and ``alerts``, plus ``schema_version``
 for migrations, ``rule_states`` (the alert worker's live state of each rule, version 3) and,
 since version 4, ``klines`` (exchange candles loaded as history) with ``history`` (what was
-loaded per symbol and interval, and where trades take over).
+loaded per symbol and interval, and where trades take over); since version 5, ``feed_kind``
+(the market and stream kind whose trade ids the database holds).
 Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume`` on bars,
 ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can explain a
 state; they never change the meaning of the contract columns.
@@ -25,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 metadata = MetaData()
 
 trades = Table(
@@ -149,6 +150,15 @@ history = Table(
     Column("state", String(12), nullable=False),
     Column("reason", String(200), nullable=False, default=""),
     Column("updated_ms", BigInteger, nullable=False),
+)
+
+feed_kind = Table(
+    "feed_kind",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("market", String(8), nullable=False),
+    Column("stream", String(10), nullable=False),
+    Column("recorded_ms", BigInteger, nullable=False),
 )
 
 schema_version = Table(

@@ -107,7 +107,7 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
         assert not rule_states_by_rule(conn)
         upsert_rule_states(conn, [row])
         stored = list(rule_states_by_rule(conn).values())
-    assert sorted(versions) == [2, 3, 4] and SCHEMA_VERSION == 4
+    assert sorted(versions) == [2, 3, 4, 5] and SCHEMA_VERSION == 5
     assert [(s["symbol"], s["reconnects"], s["rejected_frames"]) for s in status] == [
         ("BTCUSDT", 3, 4)
     ]
