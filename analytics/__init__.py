@@ -27,7 +27,12 @@ from analytics.cointegration import (
     pair_health,
     rolling_engle_granger_p,
 )
-from analytics.correlation import correlation_matrix, log_returns, rolling_correlation
+from analytics.correlation import (
+    corr_bars_needed,
+    correlation_matrix,
+    log_returns,
+    rolling_correlation,
+)
 from analytics.errors import AnalyticsError, InsufficientDataError, ParameterError
 from analytics.hedge import (
     HEDGE_METHODS,
@@ -40,7 +45,7 @@ from analytics.hedge import (
     rolling_ols,
     rolling_robust,
 )
-from analytics.pipeline import PairAnalytics, PairParams, PairSnapshot, compute_pair
+from analytics.pipeline import PairAnalytics, PairParams, PairSnapshot, bars_needed, compute_pair
 from analytics.spread import refit_zscore, rolling_zscore
 
 __all__ = [
@@ -65,9 +70,11 @@ __all__ = [
     "adf",
     "align_pair",
     "aligned_closes",
+    "bars_needed",
     "closes",
     "complete_rows",
     "compute_pair",
+    "corr_bars_needed",
     "correlation_matrix",
     "engle_granger",
     "evaluate",

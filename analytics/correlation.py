@@ -67,6 +67,23 @@ def rolling_correlation(base: object, hedge: object, window: int) -> FloatArray:
     return np.where(defined, corr, np.nan)
 
 
+def corr_bars_needed(window: int) -> int:
+    """
+    Prices :func:`rolling_correlation` needs before the last bar has a correlation.
+
+    Parameters
+    ----------
+    window : int
+        Returns per window, ``>= 2``.
+
+    Returns
+    -------
+    int
+        ``window + 1``: ``window`` one-bar returns span ``window + 1`` prices.
+    """
+    return check_window("window", window) + 1
+
+
 def correlation_matrix(closes: pd.DataFrame, window: int) -> pd.DataFrame:
     """
     Pearson correlation matrix of 1-bar log returns over the last ``window`` bars.

@@ -84,6 +84,31 @@ class PairParams:
         return not (self.in_sample and self.method in ("ols", "robust"))
 
 
+def bars_needed(params: PairParams) -> int:
+    """
+    Aligned bars :func:`compute_pair` needs before the last bar has a z-score.
+
+    Parameters
+    ----------
+    params : PairParams
+
+    Returns
+    -------
+    int
+        ``ols``/``robust`` (causal or in-sample): ``max(window, z_window)``, the first bar with
+        a ``window``-bar fit and ``z_window`` spreads under it; ``rolling``:
+        ``window + z_window - 1``, since its z is taken over ``z_window`` rolling spreads and the
+        first spread needs ``window`` bars; ``kalman``: ``window + 1``, the warm-up plus the first
+        predicted bar (``z_window`` is not used). With fewer bars ``compute_pair`` raises
+        :class:`InsufficientDataError` or its last z is NaN.
+    """
+    if params.method == "kalman":
+        return params.window + 1
+    if params.method == "rolling":
+        return params.window + params.z_window - 1
+    return max(params.window, params.z_window)
+
+
 @dataclass(frozen=True, slots=True)
 class PairSnapshot:
     """Latest values (the last bar) as plain floats; None where undefined (NaN, too few bars)."""
@@ -205,7 +230,7 @@ def compute_pair(
     ------
     InsufficientDataError
         Fewer than ``window`` bars (``window + 1`` for ``kalman``), or a leg flat over the
-        last ``window`` bars.
+        last ``window`` bars. The last z needs :func:`bars_needed` bars.
     ParameterError
         Mismatched lengths, non-finite or non-positive prices.
     """

@@ -174,7 +174,7 @@ def analytics() -> Response:
             "beta": result.analytics.beta if result.analytics else nan,
             "spread": result.analytics.spread if result.analytics else nan,
             "z": result.analytics.z if result.analytics else nan,
-            "corr": result.analytics.corr if result.analytics else nan,
+            "corr": result.corr,
             "eg_p": result.analytics.eg_p if result.analytics else nan,
         }
     )
@@ -187,9 +187,13 @@ def analytics() -> Response:
         "n": len(result.ts),
         "last_ts": int(result.ts[-1]) if len(result.ts) else None,
         "notices": [n.text for n in result.notices],
+        "warming_up": (
+            {"bars": result.warmup.bars, "needed": result.warmup.needed} if result.warmup else None
+        ),
     }
     for name in LATEST_FIELDS:
         body[name] = _json_value(getattr(latest, name)) if latest else None
+    body["corr"] = result.last_corr  # from its own window, also while the z warms up
     if series in ("true", "1"):
         body["series"] = {c: [_json_value(v) for v in frame[c].tolist()] for c in SERIES_COLUMNS}
     return jsonify(body)

@@ -1,8 +1,9 @@
 """Reusable layout pieces shared by the pages: notices, graphs, sliders, stat tables, numbers.
 
-Owns how a degraded state looks (a ``dbc.Alert`` per ``Notice``), how a graph is configured
-(no Plotly logo or cloud button, responsive height), the lookback slider (an index over
-``LOOKBACK_MINUTES`` with readable marks) and number formatting with ``—`` for unknown values.
+Owns how a degraded state looks (a ``dbc.Alert`` per ``Notice``, a labelled progress bar per
+``Warmup``), how a graph is configured (no Plotly logo or cloud button, responsive height), the
+lookback slider (an index over ``LOOKBACK_MINUTES`` with readable marks) and number formatting
+with ``—`` for unknown values.
 """
 
 from __future__ import annotations
@@ -16,12 +17,29 @@ from dash.development.base_component import Component
 
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.params import LOOKBACK_MINUTES
-from dashboard.services import Notice
+from dashboard.services import Notice, Warmup
 
 
 def notice_alerts(notices: Sequence[Notice]) -> list[dbc.Alert]:
     """One alert per notice, in order (an empty list when all is well)."""
     return [dbc.Alert(n.text, color=n.level, class_name="py-2 mb-2") for n in notices]
+
+
+def warmup_progress(warmup: Warmup | None) -> list[Component]:
+    """The warm-up text over a progress bar of bars present / needed (nothing once ready)."""
+    if warmup is None:
+        return []
+    return [
+        html.Div(warmup.text, className="small text-body-secondary mb-1"),
+        dbc.Progress(
+            value=warmup.bars,
+            max=warmup.needed,
+            striped=True,
+            animated=True,
+            style={"height": "0.5rem"},
+            class_name="mb-3",
+        ),
+    ]
 
 
 def graph(component_id: str, height: str = "38vh") -> dcc.Graph:

@@ -2,13 +2,17 @@
 
 Owns the meaning of the status lights (green: a trade within 5 s; orange: stale or
 reconnecting; red: disconnected, no heartbeat, or never seen), the "ingestor stopped" rule (no
-status update for more than 10 s) and the completeness of a symbol's trade-id range (share of
-ids not inside an open or lost gap). No I/O: services pass the rows and the clock in.
+status update for more than 10 s), the reading of a failed connection attempt out of a row's
+``reason`` and the completeness of a symbol's trade-id range (share of ids not inside an open or
+lost gap). No I/O: services pass the rows and the clock in.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import pandas as pd
@@ -78,6 +82,39 @@ def ingestor_stopped_for(status: pd.DataFrame, now_ms: int) -> int | None:
         return None
     age = now_ms - int(status["updated_ms"].max())
     return age // 1000 if age > STOPPED_AFTER_MS else None
+
+
+CONNECT_FAILURE = re.compile(
+    r"cannot connect to \S+: (?P<error>.+); retry at (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"
+)
+"""A failed attempt's reason, as ``ingest.feedstate.connect_failure_reason`` writes it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFailure:
+    """The feed's last connection attempt failed with ``error``; the next is at ``retry_at_ms``."""
+
+    error: str
+    retry_at_ms: int
+
+
+def connect_failure(
+    status: pd.DataFrame, symbols: Sequence[str], now_ms: int
+) -> ConnectFailure | None:
+    """The failed connection of a running ingestor, read from the status rows of ``symbols``.
+
+    None when every row is connected, when the ingestor stopped (its own notice says so), or
+    when no reason describes a failed attempt (a drop of a working connection, say).
+    """
+    if status.empty:
+        return None
+    for row in status[status["symbol"].isin(list(symbols))].to_dict("records"):
+        fresh = now_ms - (_as_int(row.get("updated_ms")) or 0) <= STOPPED_AFTER_MS
+        match = CONNECT_FAILURE.search(str(row.get("reason") or ""))
+        if fresh and not row.get("connected") and match is not None:
+            retry_at = datetime.strptime(match["at"], "%Y-%m-%dT%H:%M:%S%z")
+            return ConnectFailure(match["error"], int(retry_at.timestamp()) * 1000)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,8 @@ class SpreadIds:
     chart: str = "spread-chart"
     z_chart: str = "spread-z-chart"
     eg_chart: str = "spread-eg-chart"
+    charts: str = "spread-charts"
+    warmup: str = "spread-warmup"
     stats: str = "spread-stats"
     subtitle: str = "spread-subtitle"
     notices: str = "spread-notices"
@@ -69,6 +71,8 @@ class CorrelationIds:
     window: str = "corr-window"
     lookback: str = "corr-lookback"
     chart: str = "corr-chart"
+    chart_box: str = "corr-chart-box"
+    warmup: str = "corr-warmup"
     heatmap: str = "corr-heatmap"
     notices: str = "corr-notices"
 

@@ -6,8 +6,9 @@ never the whole table and never ``trades``), and the composition of those reads 
 ``analytics``: resampling, alignment, ``compute_pair``, correlation and the backtest. Alert-rule
 state is read as the alert worker stored it (``rule_states``), never replayed here. Every call
 opens a short connection and returns frames or frozen dataclasses; the degraded states a page
-must explain (empty database, one leg missing, ingestor stopped, open gap) come back as
-``Notice`` values next to the data.
+must explain (empty database, one leg missing, ingestor stopped, feed unable to connect, open
+gap) come back as ``Notice`` values next to the data, and a statistic that still lacks bars
+comes back as a ``Warmup`` (bars present of bars needed) instead of an error.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from sqlalchemy import Connection, Engine
 from analytics.backtest import BacktestParams, BacktestResult, run_backtest
 from analytics.bars import aligned_closes, resample_bars
 from analytics.bars import closes as close_series
-from analytics.correlation import correlation_matrix
+from analytics.correlation import corr_bars_needed, correlation_matrix, rolling_correlation
 from analytics.errors import AnalyticsError
-from analytics.pipeline import PairAnalytics, PairParams, compute_pair
+from analytics.pipeline import PairAnalytics, PairParams, bars_needed, compute_pair
 from dashboard import health
 from dashboard.memo import SharedResults
 from dashboard.params import BAR_SECONDS, MAX_SPAN_S, View
+from dashboard.timefmt import approx_duration
 from ingest.settings import AlertRuleSettings, Settings
 from ingest.storage import (
     BAR_COLUMNS,
@@ -58,6 +60,21 @@ class Notice:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Warmup:
+    """A statistic that needs ``needed`` aligned bars of timeframe ``tf``; ``bars`` exist."""
+
+    bars: int
+    needed: int
+    tf: str
+
+    @property
+    def text(self) -> str:
+        """``warming up: 41 of 300 bars (about 4 min at 1s)``: the wait assumes live bars."""
+        wait = approx_duration((self.needed - self.bars) * BAR_SECONDS[self.tf])
+        return f"warming up: {self.bars} of {self.needed} bars (about {wait} at {self.tf})"
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class PairWindow:
     """Both legs of a pair over the read window: bars per leg at the view's timeframe."""
@@ -76,13 +93,27 @@ class PairWindow:
 
 @dataclass(frozen=True, eq=False, slots=True)
 class PairResult:
-    """A pair window with its analytics (``analytics`` is None when they cannot be computed)."""
+    """A pair window with its analytics (``analytics`` is None when they cannot be computed).
+
+    ``warmup`` is set while the window holds fewer bars than the z-score needs
+    (``analytics`` is then None); ``corr`` is the rolling correlation per bar, computed on its
+    own window, so it exists from ``corr_window + 1`` bars (``corr_warmup`` until then).
+    """
 
     window: PairWindow
     ts: np.ndarray
     analytics: PairAnalytics | None
     alerts: pd.DataFrame
     notices: tuple[Notice, ...]
+    corr: np.ndarray
+    warmup: Warmup | None = None
+    corr_warmup: Warmup | None = None
+
+    @property
+    def last_corr(self) -> float | None:
+        """The correlation at the last bar (None while undefined)."""
+        value = float(self.corr[-1]) if len(self.corr) else float("nan")
+        return value if np.isfinite(value) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +210,20 @@ class DataService:
         bar = BAR_SECONDS[tf]
         end = max(latest.values())
         start = ((end - span_s) // bar + 1) * bar
-        frames = {s: resample_bars(read_bars(conn, s, start, end), tf) for s in symbols}
+        frames = {s: resample_bars(read_bars(conn, s, start, end, bar), tf) for s in symbols}
         return frames, start, end
 
     def _feed_notices(
-        self, conn: Connection, symbols: tuple[str, ...], start_s: int | None, end_s: int | None
+        self,
+        conn: Connection,
+        status: pd.DataFrame,
+        symbols: tuple[str, ...],
+        start_s: int | None,
+        end_s: int | None,
     ) -> list[Notice]:
         notices: list[Notice] = []
-        status = read_status(conn)
         stopped = health.ingestor_stopped_for(status, self.now_ms())
+        failure = health.connect_failure(status, symbols, self.now_ms())
         if stopped is not None:
             notices.append(
                 Notice(
@@ -196,6 +232,8 @@ class DataService:
                     "Data shown may be old; start it with `python -m ingest run`.",
                 )
             )
+        elif failure is not None:
+            notices.append(self._connect_notice(failure))
         elif status.empty and start_s is not None:
             notices.append(Notice("warning", "No feed status yet: the ingestor has not reported."))
         for gap in read_gaps(conn, state="open").to_dict("records"):
@@ -209,23 +247,41 @@ class DataService:
                 )
         return notices
 
+    def _connect_notice(self, failure: health.ConnectFailure) -> Notice:
+        """Why no trades arrive, in words: where to, what failed, when it retries, what else."""
+        wait_s = (failure.retry_at_ms - self.now_ms()) / 1000
+        retry = (
+            f"Next retry in about {approx_duration(wait_s)}." if wait_s >= 1 else "Retrying now."
+        )
+        feed = self.settings.feed
+        advice = (
+            "Is the simulator running? `make demo` starts it with the dashboard."
+            if feed.simulated
+            else "No internet or Binance blocked here? `make demo` runs fully offline on the "
+            "built-in simulator."
+        )
+        error = failure.error.rstrip(". ")
+        return Notice(
+            "danger", f"The feed cannot connect to {feed.ws_url}: {error}. {retry} {advice}"
+        )
+
     def pair_window(self, view: View) -> PairWindow:
         """Bars of both legs over the view's span, aligned, with degraded-state notices."""
         legs = view.pair.legs
         with self.engine.connect() as conn:
             frames, start, end = self._read_window(conn, legs, view.tf, view.span_s)
-            notices = self._feed_notices(conn, legs, start, end)
+            status = read_status(conn)
+            notices = self._feed_notices(conn, status, legs, start, end)
         empty = [s for s in legs if frames[s].empty]
         if len(empty) == 2:
-            notices.insert(
-                0,
-                Notice(
-                    "warning",
-                    f"No data yet for {legs[0]} and {legs[1]}: the "
-                    "database has no bars for them. Start the ingestor or wait "
-                    "for the first trades.",
-                ),
+            cannot_connect = health.connect_failure(status, legs, self.now_ms()) is not None
+            why = (
+                "the feed cannot connect"
+                if cannot_connect
+                else "the database has no bars for them. Start the ingestor or wait for the "
+                "first trades"
             )
+            notices.insert(0, Notice("warning", f"No data yet for {legs[0]} and {legs[1]}: {why}."))
         elif empty:
             notices.insert(
                 0,
@@ -245,12 +301,19 @@ class DataService:
         return PairWindow(view, frames, aligned, start, end, tuple(notices))
 
     def pair_result(self, view: View, *, with_health: bool = True) -> PairResult:
-        """The pair window plus ``compute_pair`` and the stored alerts inside it."""
+        """The pair window plus ``compute_pair`` and the stored alerts inside it.
+
+        With fewer bars than the z-score needs, ``compute_pair`` is not run: the result carries
+        a ``warmup`` instead, and the correlation alone once it has its own bars.
+        """
         window = self.pair_window(view)
         ts = window.aligned.index.to_numpy(dtype=np.int64)
         notices = list(window.notices)
         result: PairAnalytics | None = None
+        corr = np.full(len(ts), np.nan)
+        warmup = corr_warmup = None
         if len(ts) and window.both_legs:
+            base, hedge = window.aligned["base"].to_numpy(), window.aligned["hedge"].to_numpy()
             params = PairParams(
                 method=view.method,
                 window=view.window,
@@ -258,17 +321,18 @@ class DataService:
                 corr_window=view.corr_window,
                 log=self.settings.analytics.log_prices,
             )
+            warmup = _warmup(len(ts), bars_needed(params), view)
+            corr_warmup = _warmup(len(ts), corr_bars_needed(view.corr_window), view)
             try:
-                result = compute_pair(
-                    window.aligned["base"].to_numpy(),
-                    window.aligned["hedge"].to_numpy(),
-                    params,
-                    with_health=with_health,
-                )
+                if warmup is None:
+                    result = compute_pair(base, hedge, params, with_health=with_health)
+                    corr = result.corr
+                else:
+                    corr = rolling_correlation(base, hedge, view.corr_window)
             except AnalyticsError as exc:
                 notices.append(Notice("info", f"No analytics for this view: {exc}"))
         alerts = self.alerts(pair=view.pair.name, start_ms=(window.start_s or 0) * 1000)
-        return PairResult(window, ts, result, alerts, tuple(notices))
+        return PairResult(window, ts, result, alerts, tuple(notices), corr, warmup, corr_warmup)
 
     # -- feed --------------------------------------------------------------------------------
     def feed_overview(self) -> FeedOverview:
@@ -341,7 +405,7 @@ class DataService:
         span = min(bars * BAR_SECONDS[tf], MAX_SPAN_S)
         with self.engine.connect() as conn:
             frames, start, end = self._read_window(conn, symbols, tf, span)
-            notices = self._feed_notices(conn, symbols, start, end)
+            notices = self._feed_notices(conn, read_status(conn), symbols, start, end)
         present = {s: close_series(f) for s, f in frames.items() if not f.empty}
         if len(present) < 2:
             notices.insert(
@@ -394,6 +458,8 @@ class DataService:
     # -- backtest ----------------------------------------------------------------------------
     def backtest(self, view: View) -> BacktestOutcome:
         pair = self.pair_result(view, with_health=False)
+        if pair.warmup is not None:
+            return BacktestOutcome(None, pair, (*pair.notices, Notice("info", pair.warmup.text)))
         if pair.analytics is None:
             return BacktestOutcome(None, pair, pair.notices)
         notices = list(pair.notices)
@@ -438,7 +504,7 @@ class DataService:
                 end_s = last_bar_time(conn, (symbol,)).get(symbol, self.now_ms() // 1000)
             if start_s is None:
                 start_s = end_s - 3600
-            return resample_bars(read_bars(conn, symbol, start_s, end_s), tf)
+            return resample_bars(read_bars(conn, symbol, start_s, end_s, BAR_SECONDS[tf]), tf)
 
 
 def _rule_state(rule: AlertRuleSettings, row: dict[str, Any] | None) -> RuleState:
@@ -462,6 +528,14 @@ def _rule_state(rule: AlertRuleSettings, row: dict[str, Any] | None) -> RuleStat
         last_eval_ts=row["last_eval_ts"],
         last_alert_ts=row["last_alert_ts"],
     )
+
+
+def _warmup(bars: int, needed: int, view: View) -> Warmup | None:
+    """A warm-up while ``bars < needed``; None once enough, or when the view can never hold
+    ``needed`` bars (longer than ``MAX_SPAN_S``): then the analytics error says why."""
+    if bars >= needed or needed * view.bar_seconds > MAX_SPAN_S:
+        return None
+    return Warmup(bars, needed, view.tf)
 
 
 def _empty_bars() -> pd.DataFrame:

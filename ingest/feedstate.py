@@ -4,8 +4,9 @@
 reconnect count, the reason for the last disconnect, the time of the last frame overall and per
 symbol, the symbols flagged stale, counters of rejected frames by kind and of trades dropped on
 a full buffer. The reader writes it, the writer copies it into ``feed_status`` on every flush
-(``counters_note`` is how the counters reach the row's ``reason``). Plain attributes under the
-GIL; a lock guards the counters.
+(``counters_note`` is how the counters reach the row's ``reason``; ``connect_failure_reason``
+is the reason of a failed connection attempt). Plain attributes under the GIL; a lock guards the
+counters.
 """
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ from dataclasses import dataclass, field
 def now_ms() -> int:
     """Wall-clock time in epoch milliseconds."""
     return time.time_ns() // 1_000_000
+
+
+def connect_failure_reason(host: str, error: str, retry_at_ms: int) -> str:
+    """``cannot connect to HOST: ERROR; retry at 2024-06-01T00:00:08Z`` (the next try, UTC).
+
+    The dashboard reads this shape back (``dashboard.health.CONNECT_FAILURE``) to say why a page
+    is empty: change both together. The error is cut to 120 characters so the retry time
+    always fits in the 200-character ``feed_status.reason``.
+    """
+    retry_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(round(retry_at_ms / 1000)))
+    return f"cannot connect to {host}: {error[:120]}; retry at {retry_at}"
 
 
 @dataclass

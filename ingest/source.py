@@ -21,12 +21,13 @@ import logging
 import threading
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 import websocket
 
-from ingest.backoff import Backoff
+from ingest.backoff import AttemptLimit, Backoff
 from ingest.binance import Control, FrameError, parse_frame, stream_url
-from ingest.feedstate import FeedState, now_ms
+from ingest.feedstate import FeedState, connect_failure_reason, now_ms
 from ingest.settings import FeedSettings
 from ingest.storage.records import Trade
 
@@ -46,6 +47,7 @@ class BinanceSource:
         state: FeedState,
     ) -> None:
         self.url = stream_url(feed.ws_url, feed.market, list(symbols), feed.stream)
+        self._host = urlsplit(self.url).netloc
         self._feed = feed
         self._buffer = buffer
         self._buffer_max = buffer_max
@@ -53,6 +55,8 @@ class BinanceSource:
         self._stopping = threading.Event()
         self._app: websocket.WebSocketApp | None = None
         self._opened_at = 0.0
+        self._opened = False
+        self._error = ""
         self._got_data = False
         self._thread = threading.Thread(target=self._run, name="ws-reader", daemon=True)
         self._watchdog = threading.Thread(target=self._watch, name="ws-watchdog", daemon=True)
@@ -89,9 +93,12 @@ class BinanceSource:
         sock.abort()
 
     def _run(self) -> None:
-        backoff = Backoff()
+        backoff, limit = Backoff(), AttemptLimit()
+        limit.delay_for(time.monotonic(), 0.0)
         while not self._stopping.is_set():
             self._got_data = False
+            self._opened = False
+            self._error = ""
             self._app = websocket.WebSocketApp(
                 self.url,
                 on_open=self._on_open,
@@ -106,7 +113,11 @@ class BinanceSource:
             self._state.reconnects += 1
             if self._got_data:
                 backoff.reset()
-            delay = backoff.next_delay()
+            delay = limit.delay_for(time.monotonic(), backoff.next_delay())
+            if not self._opened:
+                error = self._error or "closed before the handshake"
+                retry_at = now_ms() + round(delay * 1000)
+                self._state.reason = connect_failure_reason(self._host, error, retry_at)
             log.warning("disconnected (%s); reconnecting in %.2f s", self._state.reason, delay)
             self._stopping.wait(delay)
         self._state.connected = False
@@ -114,6 +125,7 @@ class BinanceSource:
 
     def _on_open(self, _ws: websocket.WebSocketApp) -> None:
         self._opened_at = time.monotonic()
+        self._opened = True
         self._state.connected = True
         self._state.connections += 1
         self._state.connected_ms = now_ms()
@@ -148,7 +160,12 @@ class BinanceSource:
         self._buffer.append(frame)
 
     def _on_error(self, _ws: websocket.WebSocketApp, error: Exception) -> None:
-        self._state.reason = f"{type(error).__name__}: {error}"[:200]
+        if isinstance(error, websocket.WebSocketBadStatusException):  # headers left out
+            body = (error.resp_body or b"").decode("utf-8", "replace")
+            self._error = f"HTTP {error.status_code} {error.status_message or ''} {body}".strip()
+        else:
+            self._error = f"{type(error).__name__}: {error}"
+        self._state.reason = self._error[:200]
 
     def _on_close(self, _ws: websocket.WebSocketApp, code: int | None, message: str | None) -> None:
         self._state.connected = False

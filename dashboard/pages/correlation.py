@@ -1,8 +1,13 @@
-"""Correlation page: rolling correlation of the pair's log returns and the all-symbol heatmap."""
+"""Correlation page: rolling correlation of the pair's log returns and the all-symbol heatmap.
+
+The rolling correlation needs only its own window (``corr_window + 1`` bars), not the hedge
+window: until then a progress bar of bars present / needed stands in for the chart.
+"""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import numpy as np
 from dash import Output, callback, dcc, html, register_page
 
 from dashboard import components, figures
@@ -56,7 +61,16 @@ def layout(**query: str) -> html.Div:
             html.Div(id=CORRELATION.notices),
             dbc.Row(
                 [
-                    dbc.Col(components.graph(CORRELATION.chart, "45vh"), md=7),
+                    dbc.Col(
+                        [
+                            html.Div(id=CORRELATION.warmup),
+                            html.Div(
+                                components.graph(CORRELATION.chart, "45vh"),
+                                id=CORRELATION.chart_box,
+                            ),
+                        ],
+                        md=7,
+                    ),
                     dbc.Col(components.graph(CORRELATION.heatmap, "45vh"), md=5),
                 ]
             ),
@@ -78,28 +92,28 @@ def render(view: View) -> tuple:
     notices = list(result.notices)
     matrix, matrix_notices = services().correlation_matrix(view.tf, view.corr_window)
     notices += [n for n in matrix_notices if n not in notices]
-    if result.analytics is None:
-        chart = figures.placeholder(notices[0].text if notices else "No data")
-    else:
+    if np.isfinite(result.corr).any():
         chart = figures.correlation_figure(
-            result.ts,
-            result.analytics.corr,
-            view.corr_window,
-            zone_of(view),
-            max_points=max_points(),
+            result.ts, result.corr, view.corr_window, zone_of(view), max_points=max_points()
         )
+    else:
+        chart = figures.placeholder(notices[0].text if notices else "No correlation yet")
     heatmap = (
         figures.heatmap_figure(matrix)
         if not matrix.empty
         else figures.placeholder("No correlation matrix yet")
     )
-    return chart, heatmap, components.notice_alerts(notices)
+    warming = result.corr_warmup is not None
+    progress = components.warmup_progress(result.corr_warmup)
+    return chart, heatmap, components.notice_alerts(notices), progress, warming
 
 
 @callback(
     Output(CORRELATION.chart, "figure"),
     Output(CORRELATION.heatmap, "figure"),
     Output(CORRELATION.notices, "children"),
+    Output(CORRELATION.warmup, "children"),
+    Output(CORRELATION.chart_box, "hidden"),
     *REFRESH_INPUTS,
 )
 def refresh(

@@ -3,11 +3,14 @@
 Each card shows both legs' last prices, β, z, correlation, Engle-Granger p (coloured by
 cointegration health), half-life, the number of the
 pair's alert rules currently beyond their entry threshold and the data completeness, and links
-to the spread page of that pair.
+to the spread page of that pair. While the z-score warms up a card shows a progress bar of bars
+present / needed (prices and correlation show as soon as they exist). A notice shown above the
+cards (the state of the feed, say) is not repeated in every card.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 import dash_bootstrap_components as dbc
@@ -19,7 +22,7 @@ from dashboard.ids import OVERVIEW, SHELL
 from dashboard.pagekit import REFRESH_INPUTS, current_view, shared_render
 from dashboard.params import View, default_view, merge_query, pair_choices
 from dashboard.refresh import refresh_slot
-from dashboard.services import PairResult
+from dashboard.services import Notice, PairResult
 
 register_page(__name__, path="/", name="Overview", order=0, title="pairwatch · overview")
 
@@ -47,7 +50,8 @@ def open_alerts(pair: str, z: float | None) -> int:
     )
 
 
-def card(result: PairResult, view: View) -> dbc.Col:
+def card(result: PairResult, view: View, shown: Collection[Notice]) -> dbc.Col:
+    """The card of ``view.pair``, leaving out notices already ``shown`` above the cards."""
     pair = view.pair
     latest = result.analytics.latest if result.analytics else None
     legs = result.window.legs
@@ -60,7 +64,7 @@ def card(result: PairResult, view: View) -> dbc.Col:
         (pair.hedge, components.number(price[pair.hedge], "{:,.6g}")),
         ("β", components.number(latest.beta if latest else None, "{:.4f}")),
         ("z", components.number(z, "{:+.2f}")),
-        ("corr", components.number(latest.corr if latest else None, "{:.3f}")),
+        ("corr", components.number(result.last_corr, "{:.3f}")),
         (
             components.hinted("EG p", components.EG_HINT),
             components.eg_value(latest.eg_p if latest else None),
@@ -80,8 +84,12 @@ def card(result: PairResult, view: View) -> dbc.Col:
         ]
     )
     body = dbc.CardBody(
-        [components.stats_table(rows)]
-        + [html.Small(n.text, className="text-warning d-block") for n in result.notices]
+        [components.stats_table(rows), *components.warmup_progress(result.warmup)]
+        + [
+            html.Small(n.text, className="text-warning d-block")
+            for n in result.notices
+            if n not in shown
+        ]
     )
     href = "/spread" + merge_query("", view.query_items(("pair", "tf", "utc")))
     link = dcc.Link(
@@ -96,11 +104,11 @@ def card(result: PairResult, view: View) -> dbc.Col:
 @shared_render
 def render(shared: View) -> tuple:
     settings = services().settings
+    matrix, notices = services().correlation_matrix(shared.tf, settings.analytics.corr_window)
     cards = []
     for pair in (p for p in pair_choices(settings) if p.configured):
         view = replace(default_view(settings, pair), tf=shared.tf, utc=shared.utc, lookback=1)
-        cards.append(card(services().pair_result(view), view))
-    matrix, notices = services().correlation_matrix(shared.tf, settings.analytics.corr_window)
+        cards.append(card(services().pair_result(view), view, notices))
     heatmap = (
         figures.heatmap_figure(matrix)
         if not matrix.empty

@@ -5,7 +5,9 @@ hands the arrays to the figure builders; the controls only write the URL. Every 
 what a live observer saw at its bar (``compute_pair`` is causal), so stored alert markers sit
 on the line beyond the threshold. The banner turns red with the direction while |z| is beyond
 the threshold and stays neutral with the current z otherwise. Cointegration health (EG p,
-coloured, and its rolling line under the z chart) describes the last hedge window.
+coloured, and its rolling line under the z chart) describes the last hedge window. While the
+window holds fewer bars than the z-score needs, a progress bar of bars present / needed stands
+in for the charts.
 """
 
 from __future__ import annotations
@@ -97,9 +99,15 @@ def layout(**query: str) -> html.Div:
         [
             dbc.Alert("z —", id=SPREAD.banner, color="secondary", class_name="py-2 mb-2"),
             html.Div(id=SPREAD.notices),
-            components.graph(SPREAD.chart, "30vh"),
-            components.graph(SPREAD.z_chart, "30vh"),
-            components.graph(SPREAD.eg_chart, "16vh"),
+            html.Div(id=SPREAD.warmup),
+            html.Div(
+                [
+                    components.graph(SPREAD.chart, "30vh"),
+                    components.graph(SPREAD.z_chart, "30vh"),
+                    components.graph(SPREAD.eg_chart, "16vh"),
+                ],
+                id=SPREAD.charts,
+            ),
         ]
     )
     return html.Div(
@@ -168,7 +176,7 @@ def stats_rows(result: PairResult) -> list[components.StatRow]:
         ),
         ("Half-life", "—" if hl is None else f"{hl:.1f} bars"),
         ("Hurst", components.number(value("hurst"), "{:.3f}")),
-        ("Corr", components.number(value("corr"), "{:.3f}")),
+        ("Corr", components.number(result.last_corr, "{:.3f}")),
         ("Bars", str(len(result.ts))),
     ]
 
@@ -179,11 +187,13 @@ def render(view: View) -> tuple[Any, ...]:
     result = services().pair_result(view)
     notices = components.notice_alerts(result.notices)
     stats = components.stats_table(stats_rows(result))
+    warming = result.warmup is not None
+    progress = components.warmup_progress(result.warmup)
     if result.analytics is None:
         message = result.notices[0].text if result.notices else "No data"
         empty = figures.placeholder(message)
-        text, color = banner(None, view.z)
-        return text, color, empty, empty, empty, stats, notices
+        text, color = ("z — (warming up)", "secondary") if warming else banner(None, view.z)
+        return text, color, empty, empty, empty, stats, notices, progress, warming
     zone, points = zone_of(view), max_points()
     title = "Kalman prediction error" if view.method == "kalman" else "Spread"
     spread = figures.spread_figure(
@@ -194,7 +204,7 @@ def render(view: View) -> tuple[Any, ...]:
     )
     egfig = figures.eg_figure(result.ts, result.analytics.eg_p, view.window, zone)
     text, color = banner(result.analytics.latest.z, view.z)
-    return text, color, spread, zfig, egfig, stats, notices
+    return text, color, spread, zfig, egfig, stats, notices, progress, warming
 
 
 @callback(
@@ -205,6 +215,8 @@ def render(view: View) -> tuple[Any, ...]:
     Output(SPREAD.eg_chart, "figure"),
     Output(SPREAD.stats, "children"),
     Output(SPREAD.notices, "children"),
+    Output(SPREAD.warmup, "children"),
+    Output(SPREAD.charts, "hidden"),
     *REFRESH_INPUTS,
 )
 def refresh(

@@ -7,6 +7,7 @@ import pytest
 from analytics import (
     InsufficientDataError,
     ParameterError,
+    corr_bars_needed,
     correlation_matrix,
     log_returns,
     rolling_correlation,
@@ -89,3 +90,14 @@ def test_correlation_errors() -> None:
         rolling_correlation([1.0, 2.0, 3.0], [1.0, 2.0], 2)
     with pytest.raises(ParameterError):
         log_returns([[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("window", [2, 5, 60])
+def test_corr_bars_needed_is_the_first_count_with_a_last_value(window: int) -> None:
+    base, hedge = _random_walk(100, seed=4), _random_walk(100, seed=5)
+    first = next(
+        n
+        for n in range(1, 101)
+        if np.isfinite(rolling_correlation(base[:n], hedge[:n], window)[-1])
+    )
+    assert first == corr_bars_needed(window) == window + 1

@@ -12,6 +12,7 @@ from analytics import (
     InsufficientDataError,
     PairParams,
     ParameterError,
+    bars_needed,
     compute_pair,
     kalman_filter,
     ols_fit,
@@ -144,6 +145,45 @@ def test_too_few_bars(kwargs: dict[str, object], n: int, error: type[Exception])
     prices = np.linspace(100.0, 110.0, n)
     with pytest.raises(error, match=r"needs 30[01] bars of both legs; only"):
         compute_pair(prices, prices[::-1], PairParams(**kwargs))  # type: ignore[arg-type]
+
+
+WARMUP_CASES = [
+    ({"method": "ols"}, 300),
+    ({"method": "ols", "z_window": 400}, 400),
+    ({"method": "ols", "in_sample": True}, 300),
+    ({"method": "robust"}, 300),
+    ({"method": "rolling"}, 359),
+    ({"method": "kalman"}, 301),
+    ({"method": "kalman", "z_window": 400}, 301),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "needed"), WARMUP_CASES)
+def test_bars_needed_by_hand(kwargs: dict[str, object], needed: int) -> None:
+    """Window 300, z window 60 unless given."""
+    assert bars_needed(PairParams(**kwargs)) == needed  # type: ignore[arg-type]
+
+
+def _first_count_with_a_z(base: np.ndarray, hedge: np.ndarray, params: PairParams) -> int:
+    for n in range(1, base.size + 1):
+        try:
+            out = compute_pair(base[:n], hedge[:n], params, with_health=False)
+        except InsufficientDataError:
+            continue
+        if np.isfinite(out.z[-1]):
+            return n
+    raise AssertionError(f"no finite z in {base.size} bars")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("window", "z_window"), [(20, 8), (8, 20), (12, 12)])
+def test_bars_needed_is_the_first_count_with_a_finite_last_z(
+    synthetic_pair: Pair, method: str, window: int, z_window: int
+) -> None:
+    y, x = synthetic_pair.base[:60], synthetic_pair.hedge[:60]
+    for in_sample in (False, True):
+        params = PairParams(method=method, window=window, z_window=z_window, in_sample=in_sample)  # type: ignore[arg-type]
+        assert _first_count_with_a_z(y, x, params) == bars_needed(params), params
 
 
 def test_bad_prices_are_rejected(synthetic_pair: Pair) -> None:

@@ -55,3 +55,24 @@ def test_page_loads_with_data_and_no_errors(page, console, product, shots, name:
     shots(page, name)
     assert_no_dash_error(page)
     console.assert_clean()
+
+
+def test_spread_warms_up_behind_a_progress_bar_then_draws(page, console, product) -> None:
+    """A window longer than the stored bars: progress, not charts, until a short window."""
+    page.goto(product.url + "/spread?pair=BTC-ETH&method=ols&window=100000")
+    expect(page.locator("#spread-warmup")).to_contain_text(
+        re.compile(r"^warming up: \d+ of 100000 bars \(about \d+ h at 1s\)$")
+    )
+    expect(page.locator("#spread-warmup .progress")).to_be_visible()
+    expect(page.locator("#spread-charts")).to_be_hidden()
+    expect(page.locator("#spread-banner")).to_have_text("z — (warming up)")
+
+    page.locator("#spread-window").fill("20")
+    page.locator("#spread-window").blur()
+    expect(page.locator("#spread-charts")).to_be_visible()
+    expect(page.locator("#spread-warmup .progress")).to_have_count(0)
+    wait_for_data(page, "spread-chart")
+    box = page.locator("#spread-chart .main-svg").first.bounding_box()
+    assert box is not None and box["width"] > 400, box  # sized after being hidden
+    assert_no_dash_error(page)
+    console.assert_clean()

@@ -21,10 +21,11 @@ def page(name: str):
 
 
 def test_spread_refresh_returns_charts_banner_and_stats() -> None:
-    banner, color, spread, zfig, egfig, stats, notices = page("spread").refresh(
+    banner, color, spread, zfig, egfig, stats, notices, progress, hidden = page("spread").refresh(
         1, None, "?pair=BTC-ETH&tf=1s&z=0.5&lookback=15", "session-a"
     )
     assert color == "danger" and banner.startswith("ALERT")
+    assert progress == [] and hidden is False
     assert len(spread.data[0].x) <= 2000 and len(zfig.data[0].x) <= 2000
     assert sorted(s.y0 for s in zfig.layout.shapes) == [-0.5, 0.5]
     assert "β" in str(stats) and "Open gap" in str(notices)
@@ -57,8 +58,11 @@ def test_prices_overview_correlation_render() -> None:
     cards, _heatmap, _ = page("overview").refresh(1, None, "?tf=1s", "s")
     assert len(cards) == 2 and "only one leg" in str(cards[1])
     assert "BTC-ETH" in str(cards[0]) and "/spread?pair=BTC-ETH" in str(cards[0])
-    chart, matrix, _ = page("correlation").refresh(1, None, "?corr_window=30", "s")
+    chart, matrix, _, progress, hidden = page("correlation").refresh(
+        1, None, "?corr_window=30", "s"
+    )
     assert chart.layout.yaxis.range == (-1.05, 1.05) and matrix.data[0].type == "heatmap"
+    assert progress == [] and hidden is False
 
 
 def test_alerts_history_filter_and_csv_guard() -> None:
@@ -106,7 +110,7 @@ def test_status_lights_and_simulated_badge() -> None:
 
 def test_empty_database_pages_show_messages(tmp_path: Path, use_service) -> None:
     with use_service(DataService(write_settings(tmp_path, "e.db"), clock_ms=lambda: NOW_MS)):
-        _, _, spread, _, _, _, notices = page("spread").refresh(1, None, "?", "s")
+        _, _, spread, _, _, _, notices, _, _ = page("spread").refresh(1, None, "?", "s")
         assert "No data yet" in str(notices)
         assert "No data yet" in spread.layout.annotations[0].text
         _, _, notices = page("prices").refresh(1, None, "?", "s")

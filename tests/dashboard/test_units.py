@@ -13,6 +13,7 @@ from dashboard.errors import QueryError
 from dashboard.health import classify, gap_counts
 from dashboard.params import merge_query, pair_choices, parse_pair, parse_view, query_values
 from dashboard.refresh import RefreshGuard
+from dashboard.timefmt import approx_duration
 from ingest.settings import Settings
 
 
@@ -130,6 +131,24 @@ def test_prices_figure_dual_axis_and_rebased() -> None:
 def test_placeholder_says_why() -> None:
     fig = figures.placeholder("No data yet for X")
     assert fig.layout.annotations[0].text == "No data yet for X"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-3, "0 s"),
+        (41, "41 s"),
+        (59.4, "59 s"),
+        (259, "4 min"),  # 41 of 300 one-second bars
+        (3599, "60 min"),
+        (3600, "1 h"),
+        (100_000, "28 h"),
+        (2 * 86_400, "2 d"),
+        (300 * 300, "25 h"),  # a 300-bar window of 5m bars
+    ],
+)
+def test_approx_duration_picks_a_readable_unit(seconds: float, text: str) -> None:
+    assert approx_duration(seconds) == text
 
 
 def test_refresh_guard_skips_busy_key() -> None:
