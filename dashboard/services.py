@@ -43,6 +43,7 @@ from ingest.storage import (
     read_alerts,
     read_bars,
     read_gaps,
+    read_history,
     read_status,
     rule_states_by_rule,
 )
@@ -357,6 +358,7 @@ class DataService:
             gaps = read_gaps(conn)
             spans = {s: id_span(conn, s) for s in symbols}
             latest = last_bar_time(conn, symbols)
+            history = read_history(conn, symbols)
         now = self.now_ms()
         rows = {r["symbol"]: r for r in status.to_dict("records")} if not status.empty else {}
         report = []
@@ -387,6 +389,18 @@ class DataService:
             or any(r["source"] == "simulator" for r in report),
             "ingestor_stopped_for_s": health.ingestor_stopped_for(status, now),
             "symbols": report,
+            "history": [
+                {
+                    "symbol": row.symbol,
+                    "interval": row.interval,
+                    "state": row.state,
+                    "loaded": round(row.fraction, 4),
+                    "from_s": row.from_s,
+                    "to_s": row.to_s,
+                    "text": f"history: {row.describe()}",
+                }
+                for row in history
+            ],
         }
 
     def completeness(self, symbols: tuple[str, ...]) -> float | None:
