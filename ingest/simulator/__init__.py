@@ -1,4 +1,4 @@
-"""Offline Binance-compatible simulator (websocket streams + REST) for tests and demos.
+"""Offline Binance simulator (spot and USD-M streams + REST, Binance's limits) for tests/demos.
 
 Public surface: ``Simulator`` (lifecycle, control API, oracles, ``klines``), ``SimulatorConfig``,
 ``IdRange``, ``ReplayFile``, ``wait_until`` and ``cli.main``. See the module docstrings of

@@ -1,10 +1,11 @@
 """Command line of the simulator (``python -m ingest simulate ...`` calls ``main``).
 
 This module owns argument parsing and validation (one-line ``simulate: error: ...`` messages,
-exit code 2), building a ``SimulatorConfig``, starting the ``Simulator``, printing the bound
-URLs (a human line and a machine line ``SIMULATOR ws=ws://127.0.0.1:PORT
-rest=http://127.0.0.1:PORT``, flushed, so parents can use ``--port 0``), and running until
-SIGINT/SIGTERM, then stopping cleanly with exit code 0.
+exit code 2), the help text (including the routes and Binance limits the simulator enforces),
+building a ``SimulatorConfig``, starting the ``Simulator``, printing the bound URLs (human
+lines and a machine line ``SIMULATOR ws=ws://127.0.0.1:PORT rest=http://127.0.0.1:PORT``,
+flushed, so parents can use ``--port 0``), and running until SIGINT/SIGTERM, then stopping
+cleanly with exit code 0.
 """
 
 from __future__ import annotations
@@ -39,10 +40,29 @@ def _symbols(text: str) -> tuple[str, ...]:
     return syms
 
 
+EPILOG = """\
+routes (anything else answers HTTP 404, websocket upgrades included):
+  spot websocket   /ws/<stream>[/<stream>..], /stream?streams=<s1>/<s2>  (<sym>@trade,
+                   <sym>@aggTrade; at most 1024 streams per connection)
+  USD-M websocket  /market/ws/<stream>.., /market/stream?streams=..  (<sym>@aggTrade,
+                   <sym>@markPrice, <sym>@markPrice@1s; <sym>@trade is accepted and never fed;
+                   at most 200 streams per connection; more closes with 1008)
+  spot REST        /api/v3/ping, time, exchangeInfo, trades, historicalTrades, aggTrades, klines
+  USD-M REST       /fapi/v1/ping, time, exchangeInfo, trades, historicalTrades (needs an
+                   X-MBX-APIKEY header, else 401 -2014), aggTrades (last 48 h only), klines
+limits: request weight per endpoint as documented, counted per market and calendar minute and
+reported in X-MBX-USED-WEIGHT-1M (429 past 6000 spot / 2400 USD-M); 300 websocket connection
+attempts per 5 minutes per IP (429 past it).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="simulate",
-        description="Offline Binance-compatible exchange (websocket streams + REST) on loopback.",
+        description="Offline Binance-compatible exchange (spot and USD-M websocket streams + "
+        "REST) on loopback.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port, 0 = ephemeral (default 8765)")
@@ -201,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         mode = f"replay x{cfg.speed}" if cfg.replay else f"synthetic {cfg.rate}/s per symbol"
         print(f"Binance simulator ({mode}, symbols {','.join(sim.symbols)})", flush=True)
         print(f"  websocket: {sim.stream_url()}", flush=True)
-        print(f"  REST:      {sim.rest_base}/api/v3/ping", flush=True)
+        print(f"  USD-M:     {sim.stream_url('aggTrade', market='usdm')}", flush=True)
+        print(f"  REST:      {sim.rest_base}/api/v3/ping, {sim.rest_base}/fapi/v1/ping", flush=True)
         print(f"SIMULATOR ws={sim.ws_base} rest={sim.rest_base}", flush=True)
         while not stop.wait(0.5):
             pass

@@ -1,10 +1,10 @@
 """Simulator configuration: the ``SimulatorConfig`` dataclass and the ``IdRange`` value.
 
 This module owns every knob of the offline Binance simulator (market model, klines history,
-replay, server, fault switches) and their validation. ``SimulatorConfig.validate()`` raises
-``ValueError`` with a one-line message naming the field, which the CLI turns into exit code 2.
-Runtime changes to the fault switches go through ``Simulator`` control methods; the config is
-only the starting state.
+replay, server and the Binance limits it enforces, fault switches) and their validation.
+``SimulatorConfig.validate()`` raises ``ValueError`` with a one-line message naming the field,
+which the CLI turns into exit code 2. Runtime changes to the fault switches go through
+``Simulator`` control methods; the config is only the starting state.
 """
 
 from __future__ import annotations
@@ -50,11 +50,35 @@ DEFAULT_START_PRICES: dict[str, float] = {
     "BCHUSDT": 350.0,
 }
 
+# Binance limits the server enforces (each can be lowered for a test).
+SPOT_MAX_STREAMS = 1024
+"""Streams per spot connection: "A single connection can listen to a maximum of 1024 streams"
+(binance-spot-api-docs web-socket-streams.md, "WebSocket Limits", commit a5e0bc3)."""
+USDM_MAX_STREAMS = 200
+"""Streams per USD-M connection: "A single connection can listen to a maximum of 200 streams"
+(developers.binance.me/docs/derivatives/usds-margined-futures/websocket-market-streams; the
+developers.binance.com copy of the page says 1024, so the stricter figure is used)."""
+MAX_CONNECTION_ATTEMPTS = 300
+CONNECTION_ATTEMPTS_WINDOW_S = 300.0
+""""There is a limit of 300 connections per attempt every 5 minutes per IP" (spot
+web-socket-streams.md, "WebSocket Limits"; CHANGELOG 2023-02-17: "300 connections requests
+every 5 minutes")."""
+
 MAX_HISTORY_S = 90 * 86400.0
 MAX_HISTORY_1S_S = 2 * 86400.0
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 _RANGE_RE = re.compile(r"^([A-Za-z0-9]{2,20}):(\d+)-(\d+)$")
+
+
+def check_rest_error(count: int, status: int, retry_after: int) -> None:
+    """Validate an injected REST error (config fields or ``inject_rest_errors`` arguments)."""
+    if count < 0:
+        raise ValueError(f"rest_errors={count}: must be >= 0")
+    if not (400 <= status <= 599):
+        raise ValueError(f"rest_error_status={status}: must be an HTTP error status 400..599")
+    if retry_after < 0:
+        raise ValueError(f"rest_retry_after={retry_after}: must be >= 0 seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +136,14 @@ class SimulatorConfig:
     ping_interval_s: float | None = 20.0
     ping_timeout_s: float | None = 60.0
     max_backlog_bytes: int = 64 * 1024 * 1024
+    max_streams_spot: int = SPOT_MAX_STREAMS
+    """Streams one spot connection may carry; more closes it with 1008 (policy violation)."""
+    max_streams_usdm: int = USDM_MAX_STREAMS
+    """Streams one USD-M (``/market``) connection may carry; more closes it with 1008."""
+    max_connection_attempts: int = MAX_CONNECTION_ATTEMPTS
+    """Websocket connection attempts one IP may make per ``connection_attempts_window_s``; the
+    next ones are refused with HTTP 429 until old attempts leave the window."""
+    connection_attempts_window_s: float = CONNECTION_ATTEMPTS_WINDOW_S
     # synthetic market
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
     hedge_symbol: str | None = None
@@ -165,11 +197,29 @@ class SimulatorConfig:
     forget_mode: ForgetMode = "absent"
     malformed_every: int | None = None
     malformed_kinds: tuple[str, ...] = DEFAULT_MALFORMED_CYCLE
+    rest_errors: int = 0
+    """Answer the first N REST calls with ``rest_error_status`` (as ``inject_rest_errors``)."""
+    rest_error_status: int = 429
+    rest_retry_after: int = 1
+    """``Retry-After`` seconds sent with injected 418/429 answers."""
+    used_weight_extra: int = 0
+    """Added to every ``X-MBX-USED-WEIGHT-1M`` the REST API reports (and counted against the
+    limit), as if another process on the IP used that weight (``Simulator.report_used_weight``)."""
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a one-line message for the first bad field."""
         if not (0 <= self.port <= 65535):
             raise ValueError(f"port={self.port}: must be 0..65535")
+        for name in ("max_streams_spot", "max_streams_usdm", "max_connection_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+        if self.connection_attempts_window_s <= 0:
+            raise ValueError(
+                f"connection_attempts_window_s={self.connection_attempts_window_s}: must be > 0"
+            )
+        check_rest_error(self.rest_errors, self.rest_error_status, self.rest_retry_after)
+        if self.used_weight_extra < 0:
+            raise ValueError(f"used_weight_extra={self.used_weight_extra}: must be >= 0")
         if not self.replay:
             if not self.symbols:
                 raise ValueError("symbols: need at least one symbol")

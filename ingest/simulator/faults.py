@@ -2,7 +2,8 @@
 
 This module owns the mutable fault state of a running simulator (``FaultState``: drop after N
 frames, drop mode, per-connection shutdown timer, stream-skipped and REST-forgotten id ranges,
-malformed-frame cadence, REST error injection, silenced symbols, pause) and the bytes of each
+malformed-frame cadence, REST error injection (status, ``Retry-After``, optional path prefix),
+extra used weight reported by REST, silenced symbols, pause) and the bytes of each
 malformed-frame kind. ``FaultState`` is only mutated on the simulator's event-loop thread (the
 ``Simulator`` control API marshals calls there), so readers on that thread need no lock.
 """
@@ -36,6 +37,8 @@ class FaultState:
     rest_errors_left: int = 0
     rest_error_status: int = 429
     rest_retry_after: int = 1
+    rest_error_path: str | None = None
+    used_weight_extra: int = 0
     silenced_until: dict[str, float] = field(default_factory=dict)
     paused: bool = False
 
@@ -51,6 +54,10 @@ class FaultState:
             forget_mode=cfg.forget_mode,
             malformed_every=cfg.malformed_every,
             malformed_kinds=tuple(cfg.malformed_kinds),
+            rest_errors_left=cfg.rest_errors,
+            rest_error_status=cfg.rest_error_status,
+            rest_retry_after=cfg.rest_retry_after,
+            used_weight_extra=cfg.used_weight_extra,
         )
 
     def silenced(self) -> frozenset[str]:

@@ -1,14 +1,21 @@
 """Websocket + REST server of the simulator (asyncio ``websockets`` server, one event loop).
 
-This module owns the wire side of the simulated exchange: URL routing (``/ws/<streams>`` raw,
-``/stream?streams=`` and ``/market/stream?streams=`` combined, ``/market/ws/<streams>``; plain
-HTTP ``/api/v3/*`` and ``/fapi/v1/*`` answered from ``process_request``), per-connection
-subscriptions (also live ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``), and fan-out of
-trade batches. Frames are pre-encoded (``wire``) and each connection's backlog is written with
-a single ``transport.write`` per loop iteration, gated by the connection's flow control, so the
-server can push well over 50k frames/s. It applies the per-connection fault switches (drop
-after N frames, malformed-frame cadence, shutdown timer) and aborts consumers whose backlog
-exceeds ``max_backlog_bytes``. Everything here runs on the simulator's event-loop thread.
+This module owns the wire side of the simulated exchange, as strict as Binance's docs: URL
+routing per market (spot ``/ws``, ``/ws/<streams>`` raw and ``/stream?streams=`` combined;
+USD-M only under the routed ``/market`` prefix, ``/market/ws/<streams>`` and
+``/market/stream?streams=``; REST ``/api/v3/*`` and ``/fapi/v1/*`` answered from
+``process_request``; any other path, websocket upgrades included, answers 404), the streams
+each market serves (spot ``<sym>@trade`` and ``<sym>@aggTrade``; USD-M ``<sym>@aggTrade``,
+``<sym>@markPrice`` and ``<sym>@markPrice@1s``, while ``<sym>@trade`` is accepted there and
+never fed, as on Binance's ``/market``), the per-connection stream caps (1024 spot, 200 USD-M;
+more closes the connection with 1008) and the connection-attempt limit per client IP (300 per
+5 minutes; more is refused with HTTP 429). It keeps per-connection subscriptions (also live
+``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``) and fans out trade batches and mark-price
+ticks. Frames are pre-encoded (``wire``) and each connection's backlog is written with a single
+``transport.write`` per loop iteration, gated by the connection's flow control, so the server
+can push well over 50k frames/s. It applies the per-connection fault switches (drop after N
+frames, malformed-frame cadence, shutdown timer) and aborts consumers whose backlog exceeds
+``max_backlog_bytes``. Everything here runs on the simulator's event-loop thread.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import contextlib
 import http
 import logging
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,17 +40,47 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from ingest.simulator import wire
+from ingest.simulator.config import (
+    CONNECTION_ATTEMPTS_WINDOW_S,
+    MAX_CONNECTION_ATTEMPTS,
+    SPOT_MAX_STREAMS,
+    USDM_MAX_STREAMS,
+)
 from ingest.simulator.faults import FaultState, malformed_frame
 from ingest.simulator.history import TradeRows
-from ingest.simulator.rest import RestApi
+from ingest.simulator.rest import API_KEY_HEADER, Market, RestApi
 
 log = logging.getLogger(__name__)
 
-STREAM_KINDS = ("trade", "aggTrade")
+STREAM_KINDS: dict[Market, tuple[str, ...]] = {
+    # spot web-socket-streams.md "Aggregate Trade Streams" / "Trade Streams"
+    "spot": ("trade", "aggTrade"),
+    # USD-M /market: aggTrade and markPrice (connector 29da329 websocket_streams market_api.py,
+    # stream_url="market"). "trade" is not a USD-M stream in the docs; a subscription to it on
+    # /market is acknowledged and stays silent (binance-conformance review §1), so it is
+    # accepted here and never fed.
+    "usdm": ("aggTrade", "trade", "markPrice", "markPrice@1s"),
+}
+USDM_SILENT_KINDS = frozenset({"trade"})
+MARK_EVERY_S = {"markPrice": 3, "markPrice@1s": 1}
+"""Mark price stream "pushed every 3 seconds or every second" (connector ``mark_price_stream``)."""
+FUNDING_INTERVAL_MS = 8 * 3600 * 1000
+"""``T`` (next funding time) of markPrice events: the next 8-hour mark, UTC (a simulator choice;
+Binance's interval is per symbol, see ``/fapi/v1/fundingInfo``)."""
+FUNDING_RATE = 0.0001
+POLICY_VIOLATION = 1008
+"""Close code for a connection past its stream cap. The docs state the cap ("A single
+connection can listen to a maximum of 1024 streams"; USD-M: 200) but not what happens past it,
+so the simulator closes with RFC 6455's 1008 (policy violation)."""
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _client_ip(connection: ServerConnection) -> str:
+    addr = connection.remote_address
+    return str(addr[0]) if addr else "?"
 
 
 @dataclass(eq=False)
@@ -51,6 +90,7 @@ class Client:
     ws: ServerConnection
     combined: bool
     streams: list[str]
+    market: Market = "spot"
     opened: float = field(default_factory=time.monotonic)
     backlog: list[bytes] = field(default_factory=list)
     backlog_bytes: int = 0
@@ -79,33 +119,67 @@ class Client:
         return self.backlog_bytes + (transport.get_write_buffer_size() if transport else 0)
 
 
-def parse_streams(path: str) -> tuple[bool, list[str]] | None:
-    """``(combined, streams)`` for a websocket path, or None when it is not a stream path."""
+def parse_streams(path: str) -> tuple[Market, bool, list[str]] | None:
+    """``(market, combined, streams)`` for a websocket path, or None when no market serves it.
+
+    Spot: ``/ws``, ``/ws/<s1>/<s2>``, ``/stream?streams=<s1>/<s2>`` (spot
+    web-socket-streams.md, "General WSS information"). USD-M: the same shapes under the routed
+    ``/market`` prefix only, e.g. ``/market/stream?streams=bnbusdt@aggTrade`` (USD-M
+    websocket-market-streams, "Important WebSocket Change Notice"); no other prefix is served.
+    """
     parts = urlsplit(path)
     p = parts.path
+    market: Market = "spot"
     if p.startswith("/market/"):
-        p = p[len("/market") :]
+        market, p = "usdm", p[len("/market") :]
     if p in ("/ws", "/ws/"):
-        return False, []
+        return market, False, []
     if p.startswith("/ws/"):
-        return False, [s for s in p[4:].split("/") if s]
+        return market, False, [s for s in p[4:].split("/") if s]
     if p in ("/stream", "/stream/"):
         vals = parse_qs(parts.query).get("streams", [""])
-        return True, [s for s in vals[0].split("/") if s]
+        return market, True, [s for s in vals[0].split("/") if s]
     return None
+
+
+def next_funding_ms(now_ms: int) -> int:
+    return (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
 
 
 class StreamServer:
     """Connection registry, fan-out and HTTP routing (see module docstring)."""
 
     def __init__(
-        self, symbols: tuple[str, ...], faults: FaultState, rest: RestApi, max_backlog_bytes: int
+        self,
+        symbols: tuple[str, ...],
+        faults: FaultState,
+        rest: RestApi,
+        max_backlog_bytes: int,
+        *,
+        max_streams: dict[Market, int] | None = None,
+        max_attempts: int = MAX_CONNECTION_ATTEMPTS,
+        attempts_window_s: float = CONNECTION_ATTEMPTS_WINDOW_S,
+        mark_price: Callable[[str], float | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.symbols = symbols
-        self.valid_streams = {f"{s.lower()}@{k}": (s, k) for s in symbols for k in STREAM_KINDS}
+        self.valid_streams: dict[Market, dict[str, tuple[str, str]]] = {
+            m: {f"{s.lower()}@{k}": (s, k) for s in symbols for k in kinds}
+            for m, kinds in STREAM_KINDS.items()
+        }
         self.faults = faults
         self.rest = rest
         self.max_backlog_bytes = max_backlog_bytes
+        self.max_streams: dict[Market, int] = max_streams or {
+            "spot": SPOT_MAX_STREAMS,
+            "usdm": USDM_MAX_STREAMS,
+        }
+        self.max_attempts = max_attempts
+        self.attempts_window_s = attempts_window_s
+        self.attempts: dict[str, deque[float]] = {}
+        self.refused_attempts = 0
+        self.mark_price = mark_price
+        self.clock = clock
         self.clients: set[Client] = set()
         self.total_connections = 0
         self.frames_sent = 0
@@ -127,31 +201,71 @@ class StreamServer:
             ]
         )
         for k, v in (extra or {}).items():
+            if k in headers:
+                del headers[k]  # Headers appends on assignment; replace instead
             headers[k] = v
         return Response(status, http.HTTPStatus(status).phrase, headers, body)
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
-        if parts.path.startswith(("/api/", "/fapi/")):
-            status, body, headers = self.rest.handle(parts.path, parts.query)
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        if upgrade and not self._admit(_client_ip(connection)):
+            # The docs state the limit but not the answer; HTTP 429 is the simulator's choice.
+            msg = (
+                f"Too many connection attempts: more than {self.max_attempts} per "
+                f"{self.attempts_window_s:g} s from this IP."
+            )
+            return self._json_response(429, orjson.dumps({"code": -1003, "msg": msg}))
+        if not upgrade and parts.path.startswith(("/api/", "/fapi/")):
+            api_key = request.headers.get(API_KEY_HEADER)
+            status, body, headers = self.rest.handle(parts.path, parts.query, api_key)
             return self._json_response(status, body, headers)
         parsed = parse_streams(request.path)
         if parsed is None:
             return self._json_response(
                 404, orjson.dumps({"code": -1, "msg": f"Unknown path {parts.path}"})
             )
-        bad = [s for s in parsed[1] if s not in self.valid_streams]
+        market, _, streams = parsed
+        valid = self.valid_streams[market]
+        bad = [s for s in streams if s not in valid]
         if bad:
-            msg = f"Invalid stream {bad[0]!r}; known: {sorted(self.valid_streams)}"
+            msg = f"Invalid stream {bad[0]!r}; known: {sorted(valid)}"
             return self._json_response(400, orjson.dumps({"code": -1121, "msg": msg}))
         return None
+
+    def _admit(self, ip: str) -> bool:
+        """Record one websocket connection attempt of ``ip``; False past the limit."""
+        now = self.clock()
+        seen = self.attempts.setdefault(ip, deque())
+        keep = max(self.attempts_window_s, 3600.0)
+        while seen and seen[0] <= now - keep:
+            seen.popleft()
+        seen.append(now)
+        recent = self.attempt_count(self.attempts_window_s, ip, now)
+        if recent > self.max_attempts:
+            self.refused_attempts += 1
+            return False
+        return True
+
+    def attempt_count(
+        self, window_s: float, ip: str | None = None, now: float | None = None
+    ) -> int:
+        """Websocket connection attempts (admitted or refused) in the last ``window_s`` seconds,
+        from ``ip`` or from every IP (``None``); kept for up to an hour."""
+        t = self.clock() if now is None else now
+        ips = self.attempts if ip is None else {ip: self.attempts.get(ip, deque())}
+        return sum(sum(1 for a in seen if a > t - window_s) for seen in ips.values())
 
     # ---- connections -------------------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
         parsed = parse_streams(ws.request.path if ws.request else "/ws")
-        combined, streams = parsed if parsed else (False, [])
-        client = Client(ws, combined, list(dict.fromkeys(streams)))
+        market, combined, streams = parsed if parsed else ("spot", False, [])
+        client = Client(ws, combined, list(dict.fromkeys(streams)), market)
+        if len(client.streams) > self.max_streams[market]:
+            with contextlib.suppress(Exception):
+                await ws.close(POLICY_VIOLATION, self._too_many(market))
+            return
         client.writer = asyncio.get_running_loop().create_task(self._writer(client))
         self.clients.add(client)
         self.total_connections += 1
@@ -176,6 +290,9 @@ class StreamServer:
                 client.writer.cancel()
             self._notify()
 
+    def _too_many(self, market: Market) -> str:
+        return f"Too many streams: at most {self.max_streams[market]} per connection"
+
     def _notify(self) -> None:
         for cb in self.on_connections_change:
             cb(len(self.clients))
@@ -190,12 +307,18 @@ class StreamServer:
             client.push(wire.frame(b'{"error":{"code":2,"msg":"Invalid request"},"id":null}'), 0)
             return
         if method == "SUBSCRIBE":
-            bad = [p for p in params if p not in self.valid_streams]
+            valid = self.valid_streams[client.market]
+            bad = [p for p in params if p not in valid]
             if bad:
                 err = {"error": {"code": 2, "msg": f"Invalid stream {bad[0]}"}, "id": rid}
                 client.push(wire.frame(orjson.dumps(err)), 0)
                 return
-            client.streams.extend(p for p in params if p not in client.streams)
+            new = [p for p in dict.fromkeys(params) if p not in client.streams]
+            if len(client.streams) + len(new) > self.max_streams[client.market]:
+                reason = self._too_many(client.market)
+                self.close_client(client, ("close", POLICY_VIOLATION, reason))
+                return
+            client.streams.extend(new)
             result: Any = None
         elif method == "UNSUBSCRIBE":
             client.streams[:] = [s for s in client.streams if s not in params]
@@ -318,21 +441,58 @@ class StreamServer:
             subs = [c for c in self.clients if stream in c.streams and c.alive]
             if not subs or len(sel) == 0:
                 continue
-            if kind == "trade":
-                payloads = wire.trade_payloads(symbol, emitted, sel)
-            else:
-                payloads = wire.agg_payloads(symbol, emitted, wire.aggregate(sel))
-            raw_frames: list[bytes] | None = None
-            comb_frames: list[bytes] | None = None
-            for c in subs:
-                if c.combined:
-                    if comb_frames is None:
-                        comb_frames = wire.frames(wire.combined(stream, payloads))
-                    self._deliver(c, comb_frames)
+            aggs = wire.aggregate(sel) if kind == "aggTrade" else None
+            for market in ("spot", "usdm"):
+                if market == "usdm" and kind in USDM_SILENT_KINDS:
+                    continue
+                group = [c for c in subs if c.market == market]
+                if not group:
+                    continue
+                if aggs is None:
+                    payloads = wire.trade_payloads(symbol, emitted, sel)
+                elif market == "usdm":
+                    payloads = wire.usdm_agg_payloads(symbol, emitted, aggs)
                 else:
-                    if raw_frames is None:
-                        raw_frames = wire.frames(payloads)
-                    self._deliver(c, raw_frames)
+                    payloads = wire.agg_payloads(symbol, emitted, aggs)
+                self._fan_out(group, stream, payloads)
+
+    def _fan_out(self, subs: list[Client], stream: str, payloads: list[bytes]) -> None:
+        raw_frames: list[bytes] | None = None
+        comb_frames: list[bytes] | None = None
+        for c in subs:
+            if c.combined:
+                if comb_frames is None:
+                    comb_frames = wire.frames(wire.combined(stream, payloads))
+                self._deliver(c, comb_frames)
+            else:
+                if raw_frames is None:
+                    raw_frames = wire.frames(payloads)
+                self._deliver(c, raw_frames)
+
+    def publish_marks(self, now_s: int) -> None:
+        """Send ``markPriceUpdate`` events due at wall second ``now_s`` to USD-M subscribers:
+        ``@markPrice@1s`` every second, ``@markPrice`` every third."""
+        if self.mark_price is None:
+            return
+        subs = [c for c in self.clients if c.market == "usdm" and c.alive]
+        if not subs:
+            return
+        event_ms = now_s * 1000
+        funding_ms = next_funding_ms(event_ms)
+        for symbol in self.symbols:
+            low = symbol.lower()
+            for kind, every in MARK_EVERY_S.items():
+                if now_s % every:
+                    continue
+                stream = f"{low}@{kind}"
+                group = [c for c in subs if stream in c.streams]
+                if not group:
+                    continue
+                mark = self.mark_price(symbol)
+                if mark is None:
+                    continue
+                payload = wire.mark_price_payload(symbol, event_ms, mark, FUNDING_RATE, funding_ms)
+                self._fan_out(group, stream, [payload])
 
     def _deliver(self, c: Client, frames: list[bytes]) -> None:
         faults = self.faults

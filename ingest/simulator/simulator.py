@@ -5,10 +5,12 @@ the ``websockets`` server), the generation loop (every ``tick_s`` it asks the sy
 market for the next trades, appends them to the per-symbol history and fans them out), the
 generation policy (``generate="connected"``: only while at least one websocket client is
 connected; ``"always"``: from ``start()``; both stop at ``max_trades`` per symbol /
-``max_total_trades`` in total or when a replay is exhausted) and the control API. Control calls
-from other threads are marshalled onto the loop and return once applied. Read-only accessors
-(counters, ``sent_ids``, ``trades_frame``, ``klines`` with the tape start, history start and
-the synthetic pair's betas) are safe from any thread and need no running server.
+``max_total_trades`` in total or when a replay is exhausted), the once-a-second mark-price
+tick of the USD-M ``@markPrice`` streams, and the control API, fault knobs included (REST error
+injection, extra reported weight). Control calls from other threads are marshalled onto the
+loop and return once applied. Read-only accessors (counters, used weight, connection attempts,
+``sent_ids``, ``trades_frame``, ``klines`` with the tape start, history start and the synthetic
+pair's betas) are safe from any thread and need no running server.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -27,14 +30,20 @@ import numpy.typing as npt
 import pandas as pd
 from websockets.asyncio.server import serve
 
-from ingest.simulator.config import MALFORMED_KINDS, IdRange, SimulatorConfig
+from ingest.simulator.config import (
+    CONNECTION_ATTEMPTS_WINDOW_S,
+    MALFORMED_KINDS,
+    IdRange,
+    SimulatorConfig,
+    check_rest_error,
+)
 from ingest.simulator.faults import FaultState
 from ingest.simulator.history import TradeHistory
 from ingest.simulator.klines import SPOT, USDM, KlineBook
 from ingest.simulator.market import Batch, SyntheticMarket
 from ingest.simulator.past import PairModel, PastTape
 from ingest.simulator.replay import ReplayMarket, load_sources
-from ingest.simulator.rest import RestApi
+from ingest.simulator.rest import Market, RestApi
 from ingest.simulator.server import StreamServer, now_ms
 
 T = TypeVar("T")
@@ -97,7 +106,16 @@ class Simulator:
             sorted_ts=isinstance(self.market, SyntheticMarket),
         )
         self.rest = RestApi(self.histories, self.faults, self.kline_book)
-        self.server = StreamServer(self.symbols, self.faults, self.rest, cfg.max_backlog_bytes)
+        self.server = StreamServer(
+            self.symbols,
+            self.faults,
+            self.rest,
+            cfg.max_backlog_bytes,
+            max_streams={"spot": cfg.max_streams_spot, "usdm": cfg.max_streams_usdm},
+            max_attempts=cfg.max_connection_attempts,
+            attempts_window_s=cfg.connection_attempts_window_s,
+            mark_price=self._mark_price,
+        )
         self._skipped: dict[str, list[npt.NDArray[np.int64]]] = {s: [] for s in self.symbols}
         self._generated = dict.fromkeys(self.symbols, 0)
         self._finished = False
@@ -166,15 +184,33 @@ class Simulator:
         ) as server:
             self._port = next(iter(server.sockets)).getsockname()[1]
             self._ready.set()
-            gen = asyncio.get_running_loop().create_task(self._generate())
+            loop = asyncio.get_running_loop()
+            tasks = [loop.create_task(self._generate()), loop.create_task(self._mark_ticks())]
             await self._stop.wait()
-            gen.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await gen
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self.server.drop_all("close", 1001, "simulator stopping")
             await asyncio.sleep(0)
 
     # ---- generation --------------------------------------------------------------------------
+
+    def _mark_price(self, symbol: str) -> float | None:
+        """Mark price of ``symbol``: the synthetic mid, or a replay's last traded price."""
+        if isinstance(self.market, SyntheticMarket):
+            return self.market.mid(symbol)
+        rows = self.histories[symbol].rows()
+        return float(rows.price[-1]) if len(rows) else None
+
+    async def _mark_ticks(self) -> None:
+        """Publish the USD-M mark-price events at every wall-clock second."""
+        while True:
+            now = time.time()
+            second = math.floor(now) + 1
+            await asyncio.sleep(second - now)
+            self.server.publish_marks(second)
 
     def _active(self) -> bool:
         if self._finished or self.faults.paused:
@@ -327,15 +363,32 @@ class Simulator:
             raise RuntimeError("spread excursions exist only for the synthetic market")
         self._call(lambda: market.start_excursion(sigma, duration_s))
 
-    def inject_rest_errors(self, count: int, status: int = 429, retry_after: int = 1) -> None:
-        """Answer the next ``count`` REST calls with ``status`` (+ ``Retry-After`` on 418/429)."""
+    def inject_rest_errors(
+        self, count: int, status: int = 429, retry_after: int = 1, path: str | None = None
+    ) -> None:
+        """Answer the next ``count`` REST calls (those whose path starts with ``path``, if
+        given) with ``status`` and Binance's body for it: 418/429 ``-1003`` with ``Retry-After:
+        retry_after`` (418 is a ban "from 2 minutes to 3 days", so give it a long one), 401
+        ``-2014``, 403 the WAF's HTML page, 451 the restricted-location message, 5xx ``-1001``.
+        A new call replaces any injection still pending."""
+        check_rest_error(count, status, retry_after)
 
         def apply() -> None:
             self.faults.rest_errors_left = count
             self.faults.rest_error_status = status
             self.faults.rest_retry_after = retry_after
+            self.faults.rest_error_path = path
 
         self._call(apply)
+
+    def report_used_weight(self, extra: int) -> None:
+        """Add ``extra`` to every ``X-MBX-USED-WEIGHT-1M`` from now on (both markets; 0 ends
+        it), as if another process on the IP used that weight. It counts against the limit:
+        a call that would take the reported weight past 6,000 (spot) or 2,400 (USD-M) in a
+        minute answers 429."""
+        if extra < 0:
+            raise ValueError(f"extra={extra}: must be >= 0")
+        self._call(lambda: setattr(self.faults, "used_weight_extra", extra))
 
     # ---- read-only accessors -----------------------------------------------------------------
 
@@ -353,10 +406,14 @@ class Simulator:
     def rest_base(self) -> str:
         return f"http://{self.config.host}:{self.port}"
 
-    def stream_url(self, kind: str = "trade", symbols: tuple[str, ...] | None = None) -> str:
-        """Combined-stream URL for ``symbols`` (default all), e.g. ``/stream?streams=..``."""
+    def stream_url(
+        self, kind: str = "trade", symbols: tuple[str, ...] | None = None, market: Market = "spot"
+    ) -> str:
+        """Combined-stream URL for ``symbols`` (default all): spot ``/stream?streams=..``,
+        USD-M ``/market/stream?streams=..``."""
         syms = symbols or self.symbols
-        return f"{self.ws_base}/stream?streams=" + "/".join(f"{s.lower()}@{kind}" for s in syms)
+        path = "/market/stream" if market == "usdm" else "/stream"
+        return f"{self.ws_base}{path}?streams=" + "/".join(f"{s.lower()}@{kind}" for s in syms)
 
     @property
     def generated_count(self) -> int:
@@ -388,6 +445,25 @@ class Simulator:
     @property
     def rest_weight(self) -> int:
         return self.rest.stats.weight
+
+    def used_weight(self, market: Market = "spot") -> int:
+        """What ``X-MBX-USED-WEIGHT-1M`` reports for ``market`` now (this calendar minute's
+        weight plus any ``report_used_weight`` extra)."""
+        return self._call(lambda: self.rest.used_weight(market))
+
+    def connection_attempts(
+        self, window_s: float = CONNECTION_ATTEMPTS_WINDOW_S, ip: str | None = None
+    ) -> int:
+        """Websocket connection attempts (admitted or refused) in the last ``window_s`` seconds
+        (up to an hour back), from ``ip`` or from every IP (``None``; on loopback that is the
+        one client IP). Binance allows 300 per 5 minutes per IP; the simulator refuses the
+        rest with HTTP 429."""
+        return self._call(lambda: self.server.attempt_count(window_s, ip))
+
+    @property
+    def refused_connections(self) -> int:
+        """Websocket upgrades refused for too many connection attempts."""
+        return self.server.refused_attempts
 
     def rest_log(self) -> list[tuple[float, str, int]]:
         """``(time.monotonic(), path, status)`` of recent REST calls."""

@@ -1,11 +1,12 @@
 """Binance wire format: stream payloads, combined envelopes, REST rows and websocket framing.
 
 This module owns the exact bytes the simulator puts on the wire: spot ``@trade`` and
-``@aggTrade`` event JSON (prices and quantities as 8-decimal strings, like Binance), the combined
-``{"stream":..,"data":..}`` envelope, ``serverShutdown`` events, REST rows for
-``historicalTrades``/``trades``/``aggTrades`` and klines (12-field arrays), and RFC 6455
-server-to-client (unmasked) frame headers. Frames are pre-encoded here so the server can write
-thousands of them per event-loop iteration with one ``transport.write``.
+``@aggTrade`` event JSON (prices and quantities as 8-decimal strings, like Binance), USD-M
+``@aggTrade`` (``nq`` and ``st`` fields, no ``M``) and ``@markPrice`` (``markPriceUpdate``)
+events, the combined ``{"stream":..,"data":..}`` envelope, ``serverShutdown`` events, spot and
+USD-M REST rows for ``historicalTrades``/``trades``/``aggTrades`` and klines (12-field arrays),
+and RFC 6455 server-to-client (unmasked) frame headers. Frames are pre-encoded here so the
+server can write thousands of them per event-loop iteration with one ``transport.write``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ _TRADE = b'{"e":"trade","E":%d,"s":"%s","t":%d,"p":"%.8f","q":"%.8f","T":%d,"m":
 _AGG = (
     b'{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%.8f","q":"%.8f","f":%d,"l":%d,"T":%d,'
     b'"m":%s,"M":true}'
+)
+# USD-M payloads: fields of binance-connector-python (generated from Binance's specs) at
+# 29da329 (2026-08-21), derivatives_trading_usds_futures websocket_streams/models
+# aggregate_trade_streams_response.py and mark_price_stream_response.py. The simulator has no
+# RPI orders (nq = q) and only UM symbols (st = 1).
+_USDM_AGG = (
+    b'{"e":"aggTrade","E":%d,"s":"%s","a":%d,"p":"%.8f","q":"%.8f","nq":"%.8f","f":%d,"l":%d,'
+    b'"T":%d,"m":%s,"st":1}'
+)
+_MARK = (
+    b'{"e":"markPriceUpdate","E":%d,"s":"%s","p":"%.8f","i":"%.8f","P":"%.8f","r":"%.8f",'
+    b'"ap":"%.8f","T":%d,"st":1}'
 )
 _COMBINED = b'{"stream":"%s","data":%s}'
 _BOOL = (b"false", b"true")
@@ -113,6 +126,32 @@ def agg_payloads(symbol: str, event_ms: int, aggs: dict[str, np.ndarray]) -> lis
     ]
 
 
+def usdm_agg_payloads(symbol: str, event_ms: int, aggs: dict[str, np.ndarray]) -> list[bytes]:
+    """USD-M ``@aggTrade`` payloads from ``aggregate()`` columns."""
+    sb = symbol.encode()
+    return [
+        _USDM_AGG % (event_ms, sb, a, p, q, q, f, last, ts, _BOOL[m])
+        for a, p, q, f, last, ts, m in _agg_columns(aggs)
+    ]
+
+
+def mark_price_payload(
+    symbol: str, event_ms: int, mark: float, funding_rate: float, next_funding_ms: int
+) -> bytes:
+    """USD-M ``@markPrice`` event: the simulator's index, settle estimate and moving average
+    all equal its mark price."""
+    return _MARK % (
+        event_ms,
+        symbol.encode(),
+        mark,
+        mark,
+        mark,
+        funding_rate,
+        mark,
+        next_funding_ms,
+    )
+
+
 def shutdown_payload(event_ms: int, combined_form: bool) -> bytes:
     """``serverShutdown`` event, raw or wrapped as ``{"stream":"!serverShutdown","data":..}``."""
     raw = b'{"e":"serverShutdown","E":%d}' % event_ms
@@ -142,10 +181,45 @@ def historical_rows(rows: TradeRows) -> list[dict[str, Any]]:
     ]
 
 
+def usdm_trade_rows(rows: TradeRows) -> list[dict[str, Any]]:
+    """REST ``/fapi/v1/historicalTrades``/``trades`` rows (USD-M: ``isRPITrade``, no
+    ``isBestMatch``; connector models ``old_trades_lookup_response_inner.py``)."""
+    return [
+        {
+            "id": r["id"],
+            "price": r["price"],
+            "qty": r["qty"],
+            "quoteQty": r["quoteQty"],
+            "time": r["time"],
+            "isBuyerMaker": r["isBuyerMaker"],
+            "isRPITrade": False,
+        }
+        for r in historical_rows(rows)
+    ]
+
+
 def agg_rows(aggs: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """REST ``aggTrades`` rows in Binance spot format."""
     return [
         {"a": a, "p": f"{p:.8f}", "q": f"{q:.8f}", "f": f, "l": last, "T": ts, "m": m, "M": True}
+        for a, p, q, f, last, ts, m in _agg_columns(aggs)
+    ]
+
+
+def usdm_agg_rows(aggs: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """REST ``/fapi/v1/aggTrades`` rows (``nq``, no ``M``; connector model
+    ``compressed_aggregate_trades_list_response_inner.py``)."""
+    return [
+        {
+            "a": a,
+            "p": f"{p:.8f}",
+            "q": f"{q:.8f}",
+            "nq": f"{q:.8f}",
+            "f": f,
+            "l": last,
+            "T": ts,
+            "m": m,
+        }
         for a, p, q, f, last, ts, m in _agg_columns(aggs)
     ]
 

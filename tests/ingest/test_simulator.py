@@ -27,6 +27,7 @@ BTC_CSV = REAL / "binance_spot_BTCUSDT_trades_20240808T2354_20240809T0005.csv"
 ETH_CSV = REAL / "binance_spot_ETHUSDT_trades_20240808T2354_20240809T0005.csv"
 TRADE_KEYS = {"e", "E", "s", "t", "p", "q", "T", "m", "M"}
 AGG_KEYS = {"e", "E", "s", "a", "p", "q", "f", "l", "T", "m", "M"}
+USDM_AGG_KEYS = {"e", "E", "s", "a", "p", "q", "nq", "f", "l", "T", "m", "st"}  # no M on USD-M
 
 
 def real(path: Path) -> Path:
@@ -147,15 +148,15 @@ def test_usdm_routed_path_and_aggtrade_stream(make_sim):
         assert msg["stream"] == "btcusdt@aggTrade"
         aggs.append(msg["data"])
     ws.close()
-    assert all(set(a) == AGG_KEYS and a["e"] == "aggTrade" for a in aggs)
+    assert all(set(a) == USDM_AGG_KEYS and a["e"] == "aggTrade" for a in aggs)
     covered = [i for a in aggs for i in range(a["f"], a["l"] + 1)]
     assert covered == list(range(1, 201))
     assert [a["a"] for a in aggs] == list(range(1, len(aggs) + 1))
     rest = requests.get(
-        f"{sim.rest_base}/api/v3/aggTrades",
+        f"{sim.rest_base}/fapi/v1/aggTrades",
         params={"symbol": "BTCUSDT", "fromId": 1, "limit": 1000},
     ).json()
-    assert [{k: v for k, v in a.items() if k not in ("e", "E", "s")} for a in aggs] == rest
+    assert [{k: v for k, v in a.items() if k not in ("e", "E", "s", "st")} for a in aggs] == rest
 
 
 def test_live_subscribe_and_unknown_stream_rejected(make_sim):
