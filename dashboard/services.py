@@ -389,6 +389,7 @@ class DataService:
             or any(r["source"] == "simulator" for r in report),
             "ingestor_stopped_for_s": health.ingestor_stopped_for(status, now),
             "symbols": report,
+            "rest": next((r["rest_note"] for r in rows.values() if r.get("rest_note")), ""),
             "history": [
                 {
                     "symbol": row.symbol,

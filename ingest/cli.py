@@ -136,6 +136,9 @@ def _status(settings: Settings) -> int:
 
 
 def _print_feed(feed: pd.DataFrame) -> None:
+    notes = sorted({note for note in feed.get("rest_note", ()) if note})
+    for note in notes:
+        print(f"rest: {note}")
     for row in feed.itertuples(index=False):
         state = "connected" if row.connected else "disconnected"
         print(

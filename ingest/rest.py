@@ -51,6 +51,7 @@ class RestClient:
         self._blocked_until = 0.0
         self._blocked_by = 0
         self._blocked_wall = 0.0
+        self._paced_until = 0.0
         self.refusal = ""
 
     def get_json(self, url: str, weight: int, stop: threading.Event) -> Any:
@@ -94,9 +95,14 @@ class RestClient:
             return self.refusal
         with self._lock:
             if time.monotonic() >= self._blocked_until:
+                if self._paced_until > time.time():
+                    return (
+                        f"REST paced: {self._used:,} of {self.budget:,} weight used this minute; "
+                        f"next call at {_clock(self._paced_until)}"
+                    )
                 return ""
-            until = datetime.fromtimestamp(self._blocked_wall, tz=UTC).strftime("%H:%M:%S UTC")
             what = "IP banned" if self._blocked_by == 418 else "rate-limited"
+            until = _clock(self._blocked_wall)
             return f"REST {what} until {until} (HTTP {self._blocked_by} Retry-After)"
 
     def _wait_turn(self, weight: int, stop: threading.Event) -> None:
@@ -108,9 +114,12 @@ class RestClient:
                     self._minute, self._used = minute, 0
                 if now >= self._blocked_until and self._used + weight <= self.budget:
                     self._used += weight
+                    self._paced_until = 0.0
                     return
                 blocked = self._blocked_until - now
                 wait = blocked if blocked > 0 else 60.0 - time.time() % 60 + 0.05
+                if blocked <= 0:
+                    self._paced_until = time.time() + wait
             if stop.wait(wait):
                 raise RestError("stopped while waiting for the request budget")
 
@@ -120,6 +129,10 @@ class RestClient:
             header = response.headers.get(USED_WEIGHT_HEADER, "")
             if header.isdigit():
                 self._used = max(self._used, int(header))
+
+
+def _clock(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%H:%M:%S UTC")
 
 
 def _retry_after(status: int, value: str | None) -> float:

@@ -97,7 +97,7 @@ class Ingestor:
             backfiller.start()
         reader.start()
         history.start()
-        lock_lost = self._wait_for_stop(stop)
+        lock_lost = self._wait_for_stop(stop, rest)
         if lock_lost:  # another ingestor may write now: hand it the buffered trades, not bars
             log.error("lost %s; stopping without writing the buffer", self.lock.describe())
             buffer.clear()
@@ -114,9 +114,10 @@ class Ingestor:
         if lock_lost:
             raise LockLostError(f"lost {self.lock.describe()} while running")
 
-    def _wait_for_stop(self, stop: threading.Event) -> bool:
-        """Block until ``stop``; True when the lock was lost first."""
+    def _wait_for_stop(self, stop: threading.Event, rest: RestClient) -> bool:
+        """Block until ``stop``, publishing what holds REST back; True when the lock was lost."""
         while not stop.wait(LOCK_CHECK_S):
+            self.state.rest_note = rest.condition()
             if not self.lock.still_held():
                 return True
         return False

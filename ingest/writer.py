@@ -192,6 +192,7 @@ class Writer:
                     "reason": "; ".join(part for part in (reason, note) if part)[:REASON_MAX],
                     "rejected_frames": rejected,
                     "dropped_trades": state.dropped,
+                    "rest_note": state.rest_note[:REASON_MAX],
                 }
             )
         self._last_status_ms = stamp

@@ -52,8 +52,12 @@ def _v4_history(conn: Connection) -> None:
 
 
 def _v5_feed_kind(conn: Connection) -> None:
-    """Version 5: ``feed_kind``, which market and stream kind the stored trade ids belong to."""
+    """Version 5: ``feed_kind`` (which market and stream kind the stored trade ids belong to)
+    and ``feed_status.rest_note`` (what holds REST back: a ban, a rate limit, a refusal)."""
     feed_kind.create(conn, checkfirst=True)
+    conn.exec_driver_sql(
+        "ALTER TABLE feed_status ADD COLUMN rest_note VARCHAR(200) NOT NULL DEFAULT ''"
+    )
 
 
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {

@@ -73,6 +73,7 @@ feed_status = Table(
     Column("reason", String(200), nullable=False, default=""),
     Column("rejected_frames", Integer, nullable=False, server_default="0"),
     Column("dropped_trades", Integer, nullable=False, server_default="0"),
+    Column("rest_note", String(200), nullable=False, server_default=""),
 )
 
 gaps = Table(

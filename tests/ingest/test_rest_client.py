@@ -17,6 +17,7 @@ import pytest
 from ingest.errors import RestError
 from ingest.rest import RestClient
 from ingest.simulator import Simulator, SimulatorConfig
+from tests.conftest import wait_until
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
@@ -88,3 +89,30 @@ def test_stop_ends_a_ban_wait_at_once(sim) -> None:
     with pytest.raises(RestError, match="stopped"):
         client.get_json(_trades_url(sim), 25, stop)
     assert time.monotonic() - began < 5
+
+
+def test_high_used_weight_reported_by_the_exchange_holds_the_next_call(sim) -> None:
+    """X-MBX-USED-WEIGHT-1M near the limit: the client waits for the next minute, and says so."""
+    client = RestClient("spot")
+    if time.time() % 60 > 55:  # keep both calls inside one weight minute
+        wait_until(lambda: time.time() % 60 < 5, 10, "a fresh minute")
+    sim.report_used_weight(client.budget - 10)
+    client.get_json(_trades_url(sim), 25, threading.Event())
+    calls = sim.rest_calls
+    stop = threading.Event()
+    failures: list[Exception] = []
+
+    def call() -> None:
+        try:
+            client.get_json(_trades_url(sim), 25, stop)
+        except RestError as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    wait_until(lambda: client.condition().startswith("REST paced: "), 5, "the client pacing")
+    assert sim.rest_calls == calls  # held back, not sent
+    assert f"of {client.budget:,} weight used this minute" in client.condition()
+    stop.set()
+    worker.join(5)
+    assert failures and "stopped" in str(failures[0])
