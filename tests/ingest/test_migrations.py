@@ -62,16 +62,19 @@ def test_version_1_database_is_migrated_in_place(backend_url: str) -> None:
 
 
 def write_v2_database(url: str) -> None:
-    """A version-2 database: every table but ``rule_states``, one alert and one status row."""
+    """A version-2 database: no ``rule_states`` (v3), ``klines``/``history`` (v4),
+    ``feed_kind`` or ``feed_status.rest_note`` (v5); one alert and one status row."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             create_partitioned_trades(conn)
-    v2_tables = [t for t in metadata.sorted_tables if t.name != "rule_states"]
+    later = {"rule_states", "klines", "history", "feed_kind"}
+    v2_tables = [t for t in metadata.sorted_tables if t.name not in later]
     metadata.create_all(engine, tables=v2_tables)
     with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE feed_status DROP COLUMN rest_note")
         conn.exec_driver_sql("INSERT INTO schema_version VALUES (2)")
         conn.exec_driver_sql(
             "INSERT INTO feed_status VALUES "
