@@ -56,7 +56,10 @@ MAX_REFUSALS = 3
 
 
 class Backfiller:
-    """Fills open gaps from REST on its own thread until stopped."""
+    """Fills the open gaps of one connection's symbols from REST on its own thread.
+
+    ``exchange`` maps each stored key the backfiller owns to its exchange symbol (REST names).
+    """
 
     def __init__(
         self,
@@ -67,6 +70,7 @@ class Backfiller:
         live: deque[Trade],
         *,
         rest: RestClient,
+        exchange: dict[str, str],
     ) -> None:
         self._engine = engine
         self._feed = feed
@@ -77,6 +81,7 @@ class Backfiller:
         self._probe_failures = 0
         self._probe_retry_at = 0.0
         self._rest = rest
+        self._exchange = exchange
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._done: set[int] = set()
@@ -107,6 +112,8 @@ class Backfiller:
         with self._engine.connect() as conn:
             pending = read_gaps(conn, state="open")
         for gap in pending.sort_values("id").itertuples(index=False):
+            if gap.symbol not in self._exchange:
+                continue  # another connection's symbol
             gap_id = int(gap.id)
             if self._stopping.is_set():
                 return
@@ -168,7 +175,8 @@ class Backfiller:
         feed = self._feed
         try:
             for symbol in quiet:
-                url = latest_trade_url(feed.rest_url, feed.market, feed.stream, symbol)
+                name = self._exchange[symbol]
+                url = latest_trade_url(feed.rest_url, feed.market, feed.stream, name)
                 self._live.extend(self._fetch(url, symbol)[-1:])
         except RestError as exc:
             self._probe_failures += 1
@@ -181,8 +189,9 @@ class Backfiller:
 
     def _fetch_page(self, symbol: str, from_id: int, limit: int) -> list[Trade]:
         feed = self._feed
+        name = self._exchange[symbol]
         url = backfill_url(
-            feed.rest_url, feed.market, feed.stream, symbol, from_id=from_id, limit=limit
+            feed.rest_url, feed.market, feed.stream, name, from_id=from_id, limit=limit
         )
         return self._fetch(url, symbol)
 

@@ -4,7 +4,8 @@ This module owns everything pairwatch knows about Binance's market-data protocol
 else: it builds combined-stream URLs for spot (``/stream?streams=...``) and USD-M futures
 (the routed ``/market/stream?streams=...``), names the REST endpoints of backfill, of the
 newest trade and of klines (with their request weight), turns a websocket payload into a
-``Trade`` or a ``Control`` frame, and a klines row into a candle. Anything malformed or unexpected
+``Trade``, a ``MarkPrice`` (USD-M) or a ``Control`` frame, and a klines row into a candle. It
+also knows the venues' stream caps per connection. Anything malformed or unexpected
 raises ``FrameError`` carrying a short kind (``invalid_json``, ``wrong_types`` …) that the
 reader counts; the parser itself never logs and never touches the network.
 """
@@ -35,6 +36,16 @@ class FrameError(IngestError):
 
 
 @dataclass(frozen=True, slots=True)
+class MarkPrice:
+    """A USD-M ``markPriceUpdate``: mark price, funding rate and next funding time (ms)."""
+
+    symbol: str
+    mark_price: float
+    funding_rate: float
+    next_funding_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Control:
     """A non-trade frame the reader must react to (``server_shutdown``) or may ignore."""
 
@@ -42,11 +53,32 @@ class Control:
     detail: str = ""
 
 
+MAX_STREAMS: dict[Market, int] = {"spot": 1024, "usdm": 200}
+"""Streams one connection may carry: spot websocket docs ("A single connection can listen to a
+maximum of 1024 streams"), USD-M websocket docs (200)."""
+
+MARK_PRICE_STREAM = "markPrice@1s"
+"""USD-M mark price and funding stream each perp symbol also subscribes (``markPriceUpdate``)."""
+
+
+def streams_of(market: Market, stream: StreamKind) -> tuple[str, ...]:
+    """Stream names each symbol subscribes on ``market``: trades, plus mark price on USD-M."""
+    return (stream, MARK_PRICE_STREAM) if market == "usdm" else (stream,)
+
+
+def symbols_per_connection(market: Market, stream: StreamKind) -> int:
+    """How many symbols fit on one connection under the venue's stream cap."""
+    return MAX_STREAMS[market] // len(streams_of(market, stream))
+
+
 def stream_url(ws_base: str, market: Market, symbols: list[str], stream: StreamKind) -> str:
-    """Combined-stream URL for ``symbols`` on ``ws_base`` (a scheme://host[:port] base)."""
+    """Combined-stream URL for ``symbols`` (exchange names) on ``ws_base`` (scheme://host[:port])."""
     if not symbols:
         raise ValueError("at least one symbol is needed to subscribe")
-    names = "/".join(f"{symbol.lower()}@{stream}" for symbol in symbols)
+    kinds = streams_of(market, stream)
+    if len(symbols) * len(kinds) > MAX_STREAMS[market]:
+        raise ValueError(f"{len(symbols)} symbols exceed {MAX_STREAMS[market]} streams")
+    names = "/".join(f"{symbol.lower()}@{kind}" for symbol in symbols for kind in kinds)
     path = "/market/stream" if market == "usdm" else "/stream"
     return f"{ws_base.rstrip('/')}{path}?streams={names}"
 
@@ -192,7 +224,21 @@ def trade_from_rest(row: dict[str, Any], symbol: str) -> Trade:
     )
 
 
-def parse_frame(payload: bytes | str) -> Trade | Control:
+def _mark_price(event: dict[str, Any]) -> MarkPrice:
+    symbol = event.get("s")
+    if not isinstance(symbol, str) or not 2 <= len(symbol) <= 20:
+        raise FrameError("wrong_types", f"symbol {symbol!r}")
+    rate = event.get("r")
+    try:
+        funding = float(rate) if isinstance(rate, str) else math.nan
+    except ValueError:
+        funding = math.nan
+    if not math.isfinite(funding):
+        raise FrameError("wrong_types", f"r={rate!r} is not a funding rate")
+    return MarkPrice(symbol, _number(event.get("p"), "p"), funding, _integer(event.get("T"), "T"))
+
+
+def parse_frame(payload: bytes | str) -> Trade | MarkPrice | Control:
     """Parse one websocket payload (raw or combined-stream form)."""
     if len(payload) > MAX_FRAME_BYTES:
         raise FrameError("oversized", f"{len(payload)} bytes")
@@ -208,6 +254,8 @@ def parse_frame(payload: bytes | str) -> Trade | Control:
     event = data.get("e")
     if event in ("trade", "aggTrade"):
         return trade_from_event(data)
+    if event == "markPriceUpdate":
+        return _mark_price(data)
     if event == "serverShutdown" or message.get("stream") == "!serverShutdown":
         return Control("server_shutdown")
     if "result" in message and "id" in message:

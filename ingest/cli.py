@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.errors import IngestError, LockLostError
-from ingest.settings import ConfigError, Settings, load_settings
+from ingest.settings import ConfigError, Settings, load_settings, split_symbol
 from ingest.storage import (
     StorageError,
     claim_feed_kind,
@@ -72,18 +72,23 @@ def _import(settings: Settings, files: list[Path], symbol: str | None) -> int:
 
     engine = make_engine(settings.storage.url)
     plans = [plan_import(path, symbol) for path in files]
-    feed = (settings.feed.market, settings.feed.stream)
+    claims: set[tuple[str, str, str]] = set()
     for plan in plans:  # refuse before storing anything
         kind = plan.detected.layout.feed
-        if kind is not None and kind != feed:
+        if kind is None:
+            continue
+        market = split_symbol(plan.symbol, settings.feed.market)[0]
+        feed = (market, settings.feed.for_market(market).stream)
+        if kind != feed:
             raise ImportFileError(
-                f"{plan.path}: {plan.label} does not match the feed (feed.market {feed[0]}, "
-                f"feed.stream {feed[1]}): their trade ids do not mix; import it into a "
+                f"{plan.path}: {plan.label} does not match the feed of {plan.symbol} "
+                f"({feed[0]} {feed[1]}): their trade ids do not mix; import it into a "
                 "database configured for that kind"
             )
-    if any(plan.detected.layout.feed for plan in plans):
-        with engine.begin() as conn:
-            claim_feed_kind(conn, *feed, now_ms=int(time.time() * 1000))
+        claims.add((*feed, "" if market == settings.feed.market else f"{market}:"))
+    with engine.begin() as conn:
+        for market, stream, prefix in sorted(claims):
+            claim_feed_kind(conn, market, stream, now_ms=int(time.time() * 1000), prefix=prefix)
     for plan in plans:
         rows = import_file(engine, plan.path, symbol)
         print(f"{plan.path}: {plan.label}: {rows:,} rows")

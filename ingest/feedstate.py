@@ -48,6 +48,8 @@ class FeedState:
     stale: set[str] = field(default_factory=set)
     rejected: dict[str, int] = field(default_factory=dict)
     dropped: int = 0
+    marks: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    """Latest (mark price, funding rate, next funding ms) per USD-M symbol."""
     rest_note: str = ""
     """What holds REST back (``RestClient.condition``), copied in every two seconds."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -50,23 +50,27 @@ CLOSE_MARGIN_S = 1
 
 
 class HistoryLoader:
-    """Loads the configured candle history of every symbol on its own thread."""
+    """Loads the configured candle history of one market's symbols on its own thread.
+
+    ``exchange`` maps each stored key to its exchange symbol (the name klines are asked by).
+    """
 
     def __init__(
         self,
         engine: Engine,
         feed: FeedSettings,
         wanted: HistorySettings,
-        symbols: tuple[str, ...],
+        exchange: dict[str, str],
         *,
         rest: RestClient,
     ) -> None:
         self._engine = engine
         self._feed = feed
         self._rest = rest
+        self._exchange = exchange
         self._pending = [
             (symbol, interval)
-            for symbol in symbols
+            for symbol in exchange
             for interval in VENUE_KLINE_INTERVALS[feed.market]
             if _span_s(wanted, interval) > 0
         ]
@@ -185,7 +189,8 @@ class HistoryLoader:
 
     def _fetch(self, symbol: str, interval: str, start_s: int, end_s: int) -> list[dict[str, Any]]:
         feed = self._feed
-        url = klines_url(feed.rest_url, feed.market, symbol, interval, start_s=start_s, end_s=end_s)
+        name = self._exchange[symbol]
+        url = klines_url(feed.rest_url, feed.market, name, interval, start_s=start_s, end_s=end_s)
         rows = self._rest.get_json(url, klines_weight(feed.market), self._stopping)
         try:
             candles = [kline_from_rest(row) for row in rows]

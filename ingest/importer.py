@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from ingest.import_layouts import Detected, ImportFileError, detect_layout
 from ingest.import_rows import candle_reader, trade_rows
-from ingest.settings import SYMBOL_PATTERN
+from ingest.settings import QUALIFIED_SYMBOL, SYMBOL_PATTERN
 from ingest.storage import (
     KLINE_INTERVALS,
     insert_klines,
@@ -83,6 +83,8 @@ def plan_import(path: Path, symbol: str | None = None) -> ImportPlan:
     except (UnicodeDecodeError, zipfile.BadZipFile) as exc:
         raise ImportFileError(f"{path}: not a CSV file or a ZIP of one ({exc})") from None
     detected = detect_layout(first, path.name)
+    if symbol is not None and not QUALIFIED_SYMBOL.match(symbol):
+        raise ImportFileError(f"--symbol {symbol!r}: expected e.g. BTCUSDT or usdm:BTCUSDT")
     return ImportPlan(path, symbol or symbol_from_name(path), detected)
 
 

@@ -1,9 +1,11 @@
-"""The ingest process: wires reader, writer, backfill, alerts and retention around one lock.
+"""The ingest process: wires readers, writer, backfill, alerts and retention around one lock.
 
 ``Ingestor.run`` takes the single-instance lock (or waits for it as a standby), starts the
-writer before the reader so no trade waits on a missing consumer, starts the backfiller, the
-candle-history loader (both sharing one paced REST client), the alert worker and the
-retention pruner, and blocks until ``stop`` is set (the CLI sets it on
+writer before the readers so no trade waits on a missing consumer, then per market (spot,
+USD-M: see ``venues``) one paced REST client shared by that market's candle-history loader and
+backfillers, and per connection (a market's symbols split under its stream cap) one reader and
+one backfiller; then the alert worker and the retention pruner. It blocks until ``stop`` is set
+(the CLI sets it on
 SIGTERM/SIGINT). Shutdown closes the socket first, then lets the writer drain every buffered
 trade, then releases the lock, so a clean stop loses nothing and takes well under five seconds.
 It checks every two seconds that it still holds the lock; if the lock's PostgreSQL session has
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
@@ -32,10 +35,29 @@ from ingest.settings import Settings
 from ingest.source import BinanceSource
 from ingest.storage import claim_feed_kind
 from ingest.storage.records import Trade
+from ingest.venues import Venue, venues
 from ingest.writer import Writer
 
 log = logging.getLogger(__name__)
 LOCK_CHECK_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """One websocket connection: its symbols' state, its reader and its backfiller."""
+
+    state: FeedState
+    reader: BinanceSource
+    backfiller: Backfiller | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Market:
+    """One venue's REST client, candle-history loader and connections."""
+
+    rest: RestClient
+    history: HistoryLoader
+    links: tuple[_Link, ...]
 
 
 class Ingestor:
@@ -45,68 +67,93 @@ class Ingestor:
         self.settings = settings
         self.engine = engine
         self.lock = InstanceLock(engine)
-        source = "simulator" if settings.feed.simulated else "binance"
-        self.state = FeedState(symbols=settings.symbols, source=source)
+        self.source = "simulator" if settings.feed.simulated else "binance"
+        self.venues = venues(settings)
 
     def run(self, stop: threading.Event, standby: bool = False) -> None:
         """Ingest until ``stop`` is set; raises ``LockHeldError`` if another one runs.
 
-        A database that holds trades of another market or stream kind is refused first
+        A database whose keys hold trades of another market or stream kind is refused first
         (``StorageError``), before anything is written.
         """
-        feed = self.settings.feed
         with self.engine.begin() as conn:
-            claim_feed_kind(conn, feed.market, feed.stream, now_ms=now_ms())
+            for venue in self.venues:
+                feed = venue.feed
+                claim_feed_kind(
+                    conn, feed.market, feed.stream, now_ms=now_ms(), prefix=venue.prefix
+                )
         if standby:
             log.info("standby: waiting for %s", self.lock.describe())
         self.lock.acquire(wait=standby, stop=stop)
         log.info(
-            "holding %s; feed %s (%s)",
+            "holding %s; feeds %s (%s)",
             self.lock.describe(),
-            self.settings.feed.ws_url,
-            self.state.source,
+            ", ".join(f"{v.feed.market} {v.feed.ws_url}" for v in self.venues),
+            self.source,
         )
         try:
             self._run_locked(stop)
         finally:
             self.lock.release()
 
+    def _market(
+        self, venue: Venue, states: list[FeedState], buffer: deque[Trade], writer: Writer
+    ) -> _Market:
+        """The REST client, history loader and connections of ``venue`` (one state each)."""
+        settings, feed = self.settings, venue.feed
+        rest = RestClient(feed.market)
+        links = []
+        for state in states:
+            exchange = {key: venue.exchange[key] for key in state.symbols}
+            reader = BinanceSource(feed, exchange, buffer, settings.ingest.queue_max, state)
+            backfiller = (
+                Backfiller(self.engine, feed, writer, state, buffer, rest=rest, exchange=exchange)
+                if feed.backfill
+                else None
+            )
+            links.append(_Link(state, reader, backfiller))
+        history = HistoryLoader(self.engine, feed, settings.history, venue.exchange, rest=rest)
+        return _Market(rest, history, tuple(links))
+
     def _run_locked(self, stop: threading.Event) -> None:
         settings = self.settings
         buffer: deque[Trade] = deque()
-        writer = Writer(self.engine, settings.ingest, buffer, self.state)
-        reader = BinanceSource(
-            settings.feed, settings.symbols, buffer, settings.ingest.queue_max, self.state
-        )
-        rest = RestClient(settings.feed.market)
-        backfiller = (
-            Backfiller(self.engine, settings.feed, writer, self.state, buffer, rest=rest)
-            if settings.feed.backfill
-            else None
-        )
-        history = HistoryLoader(
-            self.engine, settings.feed, settings.history, settings.symbols, rest=rest
-        )
+        states = [
+            [FeedState(symbols=symbols, source=self.source) for symbols in venue.connections()]
+            for venue in self.venues
+        ]
+        every_state = tuple(state for venue_states in states for state in venue_states)
+        writer = Writer(self.engine, settings.ingest, buffer, every_state)
+        markets = [
+            self._market(venue, venue_states, buffer, writer)
+            for venue, venue_states in zip(self.venues, states, strict=True)
+        ]
         alerts = AlertWorker(self.engine, settings)
         pruner = Pruner(self.engine, settings.symbols, settings.storage.retention_days)
         writer.on_commit(alerts.notify)
         writer.start()
         alerts.start()
         pruner.start()
-        if backfiller:
-            backfiller.start()
-        reader.start()
-        history.start()
-        lock_lost = self._wait_for_stop(stop, rest)
+        links = [link for market in markets for link in market.links]
+        for link in links:
+            if link.backfiller:
+                link.backfiller.start()
+            link.reader.start()
+        for market in markets:
+            market.history.start()
+        lock_lost = self._wait_for_stop(stop, markets)
         if lock_lost:  # another ingestor may write now: hand it the buffered trades, not bars
             log.error("lost %s; stopping without writing the buffer", self.lock.describe())
             buffer.clear()
         else:
             log.info("stopping: closing the feed and draining %d buffered trades", len(buffer))
-        reader.stop()
-        history.stop()
-        if backfiller:
-            backfiller.stop()
+        for link in links:
+            link.reader.stop()
+        for market in markets:
+            market.history.stop()
+        for link in links:
+            if link.backfiller:
+                link.backfiller.stop()
         writer.stop()
         alerts.stop()
         pruner.stop()
@@ -114,10 +161,13 @@ class Ingestor:
         if lock_lost:
             raise LockLostError(f"lost {self.lock.describe()} while running")
 
-    def _wait_for_stop(self, stop: threading.Event, rest: RestClient) -> bool:
+    def _wait_for_stop(self, stop: threading.Event, markets: list[_Market]) -> bool:
         """Block until ``stop``, publishing what holds REST back; True when the lock was lost."""
         while not stop.wait(LOCK_CHECK_S):
-            self.state.rest_note = rest.condition()
+            for market in markets:
+                note = market.rest.condition()
+                for link in market.links:
+                    link.state.rest_note = note
             if not self.lock.still_held():
                 return True
         return False

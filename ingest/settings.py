@@ -33,6 +33,8 @@ ENV_PREFIX = "PAIRWATCH_"
 CONFIG_ENV = "PAIRWATCH_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
+QUALIFIED_SYMBOL = re.compile(r"^(?:(spot|usdm):)?([A-Z0-9]{2,20})$")
+MARKETS = ("spot", "usdm")
 PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 TIMEFRAMES = ("1s", "1m", "5m")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -43,9 +45,20 @@ class ConfigError(Exception):
 
 
 def _check_symbol(value: str) -> str:
-    if not SYMBOL_PATTERN.match(value):
-        raise ValueError("must be 2-20 upper-case letters or digits, e.g. BTCUSDT")
+    if not QUALIFIED_SYMBOL.match(value):
+        raise ValueError(
+            "must be 2-20 upper-case letters or digits, e.g. BTCUSDT, optionally qualified by "
+            "market as spot:BTCUSDT or usdm:BTCUSDT"
+        )
     return value
+
+
+def split_symbol(symbol: str, default_market: str) -> tuple[str, str]:
+    """``(market, exchange symbol)`` of a configured symbol (unqualified: ``default_market``)."""
+    match = QUALIFIED_SYMBOL.match(symbol)
+    if match is None:
+        raise ValueError(f"{symbol!r} is not a symbol")
+    return match.group(1) or default_market, match.group(2)
 
 
 def _check_base_url(value: str) -> str:
@@ -114,6 +127,18 @@ class FeedSettings(_Section):
     def simulated(self) -> bool:
         """Binance never answers on loopback: a loopback feed is the built-in simulator."""
         return urlsplit(self.ws_url).hostname in LOOPBACK_HOSTS
+
+    def for_market(self, market: str) -> FeedSettings:
+        """These settings for ``market``: the configured ones for ``feed.market``; for the other
+        market its Binance hosts (the same loopback simulator when simulated) and its stream
+        kind (USD-M: aggTrade, the only kind it publishes; spot: trade, exact ids)."""
+        if market == self.market:
+            return self
+        ws, rest = (self.ws_url, self.rest_url) if self.simulated else VENUE_URLS[market]
+        stream = "aggTrade" if market == "usdm" else "trade"
+        return self.model_copy(
+            update={"market": market, "ws_url": ws, "rest_url": rest, "stream": stream}
+        )
 
 
 class StorageSettings(_Section):
@@ -265,6 +290,7 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        self._canonical_symbols()
         names = [pair.name for pair in self.pairs]
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:
@@ -281,6 +307,31 @@ class Settings(_Section):
             if rule.pair not in names:
                 raise ValueError(f"alert rule {rule.name!r} names unknown pair {rule.pair!r}")
         return self
+
+    def _canonical_symbols(self) -> None:
+        """Drop a market qualifier that names ``feed.market``: ``spot:BTCUSDT`` is BTCUSDT."""
+        default = f"{self.feed.market}:"
+
+        def canonical(symbol: str) -> str:
+            return symbol.removeprefix(default)
+
+        object.__setattr__(self, "symbols", tuple(dict.fromkeys(map(canonical, self.symbols))))
+        pairs = tuple(
+            pair.model_copy(update={"base": canonical(pair.base), "hedge": canonical(pair.hedge)})
+            for pair in self.pairs
+        )
+        for pair in pairs:
+            if pair.base == pair.hedge:
+                raise ValueError(f"pair {pair.name!r}: base and hedge are the same symbol")
+        object.__setattr__(self, "pairs", pairs)
+
+    def markets(self) -> dict[str, tuple[str, ...]]:
+        """Configured symbols by market, ``feed.market`` first (markets without one left out)."""
+        by_market: dict[str, list[str]] = {}
+        for symbol in self.symbols:
+            by_market.setdefault(split_symbol(symbol, self.feed.market)[0], []).append(symbol)
+        order = sorted(by_market, key=lambda m: m != self.feed.market)
+        return {market: tuple(by_market[market]) for market in order}
 
     def pair(self, name: str) -> PairSettings:
         """Return the configured pair called ``name`` (KeyError when absent)."""

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import websocket
 
 from ingest.backoff import AttemptLimit, Backoff
-from ingest.binance import Control, FrameError, parse_frame, stream_url
+from ingest.binance import Control, FrameError, MarkPrice, parse_frame, stream_url
 from ingest.feedstate import FeedState, connect_failure_reason, now_ms
 from ingest.settings import FeedSettings
 from ingest.storage.records import Trade
@@ -36,17 +36,24 @@ WATCHDOG_PERIOD_S = 0.5
 
 
 class BinanceSource:
-    """Reads trades of ``symbols`` into ``buffer`` until ``stop`` is called."""
+    """Reads trades of one connection's symbols into ``buffer`` until ``stop`` is called.
+
+    ``exchange`` maps each stored key to its exchange symbol; trades are stored under the key
+    (``usdm:BTCUSDT`` for a perpetual next to spot BTCUSDT), mark prices go to the state.
+    """
 
     def __init__(
         self,
         feed: FeedSettings,
-        symbols: tuple[str, ...],
+        exchange: dict[str, str],
         buffer: deque[Trade],
         buffer_max: int,
         state: FeedState,
     ) -> None:
-        self.url = stream_url(feed.ws_url, feed.market, list(symbols), feed.stream)
+        names = list(exchange.values())
+        self.url = stream_url(feed.ws_url, feed.market, names, feed.stream)
+        self._stored = {name: key for key, name in exchange.items()}
+        self._renamed = any(name != key for name, key in self._stored.items())
         self._host = urlsplit(self.url).netloc
         self._feed = feed
         self._buffer = buffer
@@ -151,6 +158,15 @@ class BinanceSource:
             elif frame.kind == "error_reply" and state.count_rejected("error_reply"):
                 log.warning("error reply from server: %s", frame.detail)
             return
+        key = self._stored.get(frame.symbol)
+        if key is None:
+            state.count_rejected("unknown_symbol")
+            return
+        if isinstance(frame, MarkPrice):
+            state.marks[key] = (frame.mark_price, frame.funding_rate, frame.next_funding_ms)
+            return
+        if self._renamed:
+            frame = frame._replace(symbol=key)
         self._got_data = True
         state.last_trade_ms[frame.symbol] = received
         state.stale.discard(frame.symbol)

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -59,12 +60,16 @@ class Writer:
     """Batches trades from ``buffer`` into ``engine`` until stopped, then drains."""
 
     def __init__(
-        self, engine: Engine, settings: IngestSettings, buffer: deque[Trade], state: FeedState
+        self,
+        engine: Engine,
+        settings: IngestSettings,
+        buffer: deque[Trade],
+        states: tuple[FeedState, ...],
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._buffer = buffer
-        self._state = state
+        self._states = states
         self.backfills: queue.Queue[BackfillBatch] = queue.Queue()
         self._stopping = threading.Event()
         self._listeners: list[Callable[[int], None]] = []
@@ -73,7 +78,8 @@ class Writer:
         self._last_flush = time.monotonic()
         self.written = 0
         with engine.connect() as conn:
-            self.tracker = GapTracker(last_trades(conn, state.symbols))
+            symbols = tuple(symbol for state in states for symbol in state.symbols)
+            self.tracker = GapTracker(last_trades(conn, symbols))
         self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
@@ -167,7 +173,26 @@ class Writer:
         counts: dict[str, int] = {}
         for trade in batch or ():
             counts[trade.symbol] = counts.get(trade.symbol, 0) + 1
-        state = self._state
+        rows = []
+        for state in self._states:
+            rows += self._status_rows(state, counts, elapsed_s, stamp, final=final)
+        self._last_status_ms = stamp
+        if conn is not None:
+            upsert_status(conn, rows)
+            return
+        with self._engine.begin() as own:
+            upsert_status(own, rows)
+
+    def _status_rows(
+        self,
+        state: FeedState,
+        counts: dict[str, int],
+        elapsed_s: float,
+        stamp: int,
+        *,
+        final: bool,
+    ) -> list[dict[str, Any]]:
+        """The ``feed_status`` rows of one connection's symbols."""
         note = state.counters_note()
         rejected = state.rejected_total()
         rows = []
@@ -193,14 +218,16 @@ class Writer:
                     "rejected_frames": rejected,
                     "dropped_trades": state.dropped,
                     "rest_note": state.rest_note[:REASON_MAX],
+                    **_mark_columns(state.marks.get(symbol)),
                 }
             )
-        self._last_status_ms = stamp
-        if conn is not None:
-            upsert_status(conn, rows)
-            return
-        with self._engine.begin() as own:
-            upsert_status(own, rows)
+        return rows
+
+
+def _mark_columns(mark: tuple[float, float, int] | None) -> dict[str, Any]:
+    """The USD-M mark price columns of a status row (None for spot symbols)."""
+    price, rate, next_ms = mark if mark is not None else (None, None, None)
+    return {"mark_price": price, "funding_rate": rate, "next_funding_ms": next_ms}
 
 
 def _rebuild_seconds(conn: Connection, trades: list[Trade]) -> None:

@@ -52,12 +52,22 @@ def _v4_history(conn: Connection) -> None:
 
 
 def _v5_feed_kind(conn: Connection) -> None:
-    """Version 5: ``feed_kind`` (which market and stream kind the stored trade ids belong to)
-    and ``feed_status.rest_note`` (what holds REST back: a ban, a rate limit, a refusal)."""
+    """Version 5: ``feed_kind`` (which market and stream kind the stored trade ids belong to);
+    ``feed_status.rest_note`` (what holds REST back) and the USD-M mark price columns; symbol
+    columns wide enough for market-qualified keys such as ``usdm:1000SHIBUSDT``."""
     feed_kind.create(conn, checkfirst=True)
-    conn.exec_driver_sql(
-        "ALTER TABLE feed_status ADD COLUMN rest_note VARCHAR(200) NOT NULL DEFAULT ''"
-    )
+    for column, kind in (
+        ("rest_note", "VARCHAR(200) NOT NULL DEFAULT ''"),
+        ("mark_price", "FLOAT"),
+        ("funding_rate", "FLOAT"),
+        ("next_funding_ms", "BIGINT"),
+    ):
+        conn.exec_driver_sql(f"ALTER TABLE feed_status ADD COLUMN {column} {kind}")
+    if conn.dialect.name == "postgresql":  # SQLite does not enforce VARCHAR lengths
+        present = inspect(conn)
+        for table in ("trades", "bars_1s", "feed_status", "gaps", "klines", "history"):
+            if present.has_table(table):
+                conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN symbol TYPE VARCHAR(28)")
 
 
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {

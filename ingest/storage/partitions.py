@@ -24,7 +24,7 @@ _NAME = re.compile(r"^trades_d(\d{8})$")
 
 PARTITIONED_TRADES = """
 CREATE TABLE IF NOT EXISTS trades (
-    symbol VARCHAR(20) NOT NULL,
+    symbol VARCHAR(28) NOT NULL,
     trade_id BIGINT NOT NULL,
     ts_ms BIGINT NOT NULL,
     price DOUBLE PRECISION NOT NULL,

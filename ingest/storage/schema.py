@@ -27,12 +27,13 @@ from sqlalchemy import (
 )
 
 SCHEMA_VERSION = 5
+SYMBOL_KEY_LEN = 28  # "usdm:" + a 20-character exchange symbol, with room
 metadata = MetaData()
 
 trades = Table(
     "trades",
     metadata,
-    Column("symbol", String(20), primary_key=True),
+    Column("symbol", String(SYMBOL_KEY_LEN), primary_key=True),
     Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
     Column("ts_ms", BigInteger, nullable=False),
     Column("price", Float, nullable=False),
@@ -44,7 +45,7 @@ trades = Table(
 bars_1s = Table(
     "bars_1s",
     metadata,
-    Column("symbol", String(20), primary_key=True),
+    Column("symbol", String(SYMBOL_KEY_LEN), primary_key=True),
     Column("ts_s", BigInteger, primary_key=True, autoincrement=False),
     Column("open", Float, nullable=False),
     Column("high", Float, nullable=False),
@@ -61,7 +62,7 @@ bars_1s = Table(
 feed_status = Table(
     "feed_status",
     metadata,
-    Column("symbol", String(20), primary_key=True),
+    Column("symbol", String(SYMBOL_KEY_LEN), primary_key=True),
     Column("connected", Boolean, nullable=False),
     Column("last_trade_ms", BigInteger),
     Column("last_msg_ms", BigInteger),
@@ -74,13 +75,16 @@ feed_status = Table(
     Column("rejected_frames", Integer, nullable=False, server_default="0"),
     Column("dropped_trades", Integer, nullable=False, server_default="0"),
     Column("rest_note", String(200), nullable=False, server_default=""),
+    Column("mark_price", Float),
+    Column("funding_rate", Float),
+    Column("next_funding_ms", BigInteger),
 )
 
 gaps = Table(
     "gaps",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("symbol", String(20), nullable=False),
+    Column("symbol", String(SYMBOL_KEY_LEN), nullable=False),
     Column("from_id", BigInteger, nullable=False),
     Column("to_id", BigInteger, nullable=False),
     Column("from_ms", BigInteger),
@@ -127,7 +131,7 @@ rule_states = Table(
 klines = Table(
     "klines",
     metadata,
-    Column("symbol", String(20), primary_key=True),
+    Column("symbol", String(SYMBOL_KEY_LEN), primary_key=True),
     Column("interval_s", Integer, primary_key=True, autoincrement=False),
     Column("ts_s", BigInteger, primary_key=True, autoincrement=False),
     Column("open", Float, nullable=False),
@@ -142,7 +146,7 @@ klines = Table(
 history = Table(
     "history",
     metadata,
-    Column("symbol", String(20), primary_key=True),
+    Column("symbol", String(SYMBOL_KEY_LEN), primary_key=True),
     Column("interval", String(4), primary_key=True),
     Column("from_s", BigInteger, nullable=False),
     Column("to_s", BigInteger, nullable=False),
@@ -156,7 +160,7 @@ history = Table(
 feed_kind = Table(
     "feed_kind",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("prefix", String(8), primary_key=True),
     Column("market", String(8), nullable=False),
     Column("stream", String(10), nullable=False),
     Column("recorded_ms", BigInteger, nullable=False),

@@ -10,9 +10,11 @@ import pytest
 from ingest.binance import (
     Control,
     FrameError,
+    MarkPrice,
     backfill_url,
     parse_frame,
     stream_url,
+    symbols_per_connection,
     trade_from_rest,
 )
 from ingest.storage.records import Trade
@@ -23,9 +25,31 @@ def test_spot_and_usdm_combined_stream_urls() -> None:
     spot = stream_url("wss://stream.binance.com:9443", "spot", ["BTCUSDT", "ETHUSDT"], "trade")
     assert spot == "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/ethusdt@trade"
     futures = stream_url("wss://fstream.binance.com/", "usdm", ["BTCUSDT"], "aggTrade")
-    assert futures == "wss://fstream.binance.com/market/stream?streams=btcusdt@aggTrade"
+    assert futures == (
+        "wss://fstream.binance.com/market/stream?streams=btcusdt@aggTrade/btcusdt@markPrice@1s"
+    )
     with pytest.raises(ValueError, match="at least one symbol"):
         stream_url("wss://x", "spot", [], "trade")
+
+
+def test_streams_per_connection_stay_under_the_documented_caps() -> None:
+    """Spot: 1,024 streams per connection; USD-M: 200 (websocket docs); USD-M also subscribes
+    each symbol's mark price, so 100 symbols fill a USD-M connection."""
+    assert symbols_per_connection("spot", "trade") == 1024
+    assert symbols_per_connection("usdm", "aggTrade") == 100
+    names = [f"S{i:04d}USDT" for i in range(101)]
+    stream_url("wss://fstream.binance.com", "usdm", names[:100], "aggTrade")
+    with pytest.raises(ValueError, match="exceed 200 streams"):
+        stream_url("wss://fstream.binance.com", "usdm", names, "aggTrade")
+
+
+def test_mark_price_update_is_parsed_with_a_negative_funding_rate() -> None:
+    """USD-M ``markPriceUpdate``: p mark price, r funding rate (may be negative), T next funding."""
+    frame = parse_frame(
+        b'{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1,"s":"BTCUSDT",'
+        b'"p":"60000.5","i":"60001","P":"60002","r":"-0.00012","T":1723190400000}}'
+    )
+    assert frame == MarkPrice("BTCUSDT", 60000.5, -0.00012, 1723190400000)
 
 
 def test_backfill_urls() -> None:

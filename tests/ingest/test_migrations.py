@@ -74,7 +74,8 @@ def write_v2_database(url: str) -> None:
     v2_tables = [t for t in metadata.sorted_tables if t.name not in later]
     metadata.create_all(engine, tables=v2_tables)
     with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE feed_status DROP COLUMN rest_note")
+        for column in ("rest_note", "mark_price", "funding_rate", "next_funding_ms"):
+            conn.exec_driver_sql(f"ALTER TABLE feed_status DROP COLUMN {column}")
         conn.exec_driver_sql("INSERT INTO schema_version VALUES (2)")
         conn.exec_driver_sql(
             "INSERT INTO feed_status VALUES "
