@@ -75,7 +75,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _csv(frame: pd.DataFrame, name: str) -> Response:
     response = Response(to_safe_csv(frame), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    safe = name.replace(":", "-")  # usdm:BTCUSDT → usdm-BTCUSDT: ``:`` is not a file name
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}.csv"'
     return response
 
 

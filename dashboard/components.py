@@ -2,8 +2,8 @@
 
 Owns how a degraded state looks (a ``dbc.Alert`` per ``Notice``, a labelled progress bar per
 ``Warmup``), how a graph is configured (no Plotly logo or cloud button, responsive height), the
-lookback slider (an index over ``LOOKBACK_MINUTES`` with readable marks) and number formatting
-with ``—`` for unknown values.
+lookback slider (an index over ``LOOKBACK_MINUTES`` with readable marks), the mark price and
+funding line of a perpetual leg, and number formatting with ``—`` for unknown values.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from dash.development.base_component import Component
 
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.params import LOOKBACK_MINUTES
-from dashboard.services import Notice, Warmup
+from dashboard.services import Notice, PerpQuote, Warmup
+from dashboard.timefmt import format_time
 
 
 def notice_alerts(notices: Sequence[Notice]) -> list[dbc.Alert]:
@@ -40,6 +41,16 @@ def warmup_progress(warmup: Warmup | None) -> list[Component]:
             class_name="mb-3",
         ),
     ]
+
+
+def perp_line(quote: PerpQuote, zone: str) -> html.Div:
+    """``usdm:BTCUSDT mark 60,000.50 · funding −0.0120 % · next funding 08:00:00 IST``."""
+    funding = f"{quote.funding_rate * 100:+.4f} %".replace("-", "−")
+    when = format_time(quote.next_funding_ms / 1000, zone)
+    return html.Div(
+        f"{quote.symbol} mark {quote.mark_price:,.2f} · funding {funding} · next funding {when}",
+        className="small text-body-secondary mb-2",
+    )
 
 
 def graph(component_id: str, height: str = "38vh") -> dcc.Graph:

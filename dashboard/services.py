@@ -118,6 +118,16 @@ class PairResult:
 
 
 @dataclass(frozen=True, slots=True)
+class PerpQuote:
+    """A perpetual leg's latest mark price, funding rate (a fraction) and next funding time."""
+
+    symbol: str
+    mark_price: float
+    funding_rate: float
+    next_funding_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class RuleState:
     """A configured alert rule with the state the alert worker stored for it.
 
@@ -350,6 +360,24 @@ class DataService:
             latest_bar_s=max(latest.values()) if latest else None,
         )
 
+    def perp_quotes(self, symbols: tuple[str, ...]) -> list[PerpQuote]:
+        """Mark price and funding of the perpetual legs among ``symbols`` (spot legs have none)."""
+        with self.engine.connect() as conn:
+            status = read_status(conn)
+        if status.empty:
+            return []
+        rows = status.set_index("symbol")
+        return [
+            PerpQuote(
+                symbol,
+                float(rows.at[symbol, "mark_price"]),
+                float(rows.at[symbol, "funding_rate"]),
+                int(rows.at[symbol, "next_funding_ms"]),
+            )
+            for symbol in symbols
+            if symbol in rows.index and pd.notna(rows.at[symbol, "mark_price"])
+        ]
+
     def status_report(self) -> dict[str, Any]:
         """Feed status, gap counts and completeness per symbol (the ``/api/v1/status`` body)."""
         symbols = self.settings.symbols
@@ -378,6 +406,7 @@ class DataService:
                     "rate": light.rate,
                     "rejected_frames": int(row.get("rejected_frames") or 0),
                     "dropped_trades": int(row.get("dropped_trades") or 0),
+                    **_perp_fields(row),
                     "gaps": {"open": counts.open, "filled": counts.filled, "lost": counts.lost},
                     "missing_ids": counts.missing_ids,
                     "completeness": counts.completeness,
@@ -551,6 +580,18 @@ def _warmup(bars: int, needed: int, view: View) -> Warmup | None:
     if bars >= needed or needed * view.bar_seconds > MAX_SPAN_S:
         return None
     return Warmup(bars, needed, view.tf)
+
+
+def _perp_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """Mark price, funding rate and next funding time of a status row (None on spot)."""
+    mark = row.get("mark_price")
+    if mark is None or pd.isna(mark):
+        return {"mark_price": None, "funding_rate": None, "next_funding_ms": None}
+    return {
+        "mark_price": float(mark),
+        "funding_rate": float(row["funding_rate"]),
+        "next_funding_ms": int(row["next_funding_ms"]),
+    }
 
 
 def _empty_bars() -> pd.DataFrame:

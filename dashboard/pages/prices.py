@@ -1,4 +1,5 @@
-"""Prices page: both legs on two y-axes or rebased to 100, traded volume, lookback slider."""
+"""Prices page: both legs on two y-axes or rebased to 100, traded volume, lookback slider,
+and for a perpetual leg its mark price, funding rate and next funding time."""
 
 from __future__ import annotations
 
@@ -81,7 +82,11 @@ register_url_writer(
 @shared_render
 def render(view: View, normalise: bool) -> tuple:
     window = services().pair_window(view)
-    notices = components.notice_alerts(window.notices)
+    notices: list = components.notice_alerts(window.notices)
+    notices += [
+        components.perp_line(quote, zone_of(view))
+        for quote in services().perp_quotes(window.view.pair.legs)
+    ]
     if all(frame.empty for frame in window.legs.values()):
         empty = figures.placeholder(window.notices[0].text if window.notices else "No data")
         return empty, empty, notices

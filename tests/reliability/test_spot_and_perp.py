@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dashboard.components import perp_line
 from dashboard.params import parse_view
 from dashboard.services import DataService
 from ingest.settings import load_settings
@@ -66,3 +67,10 @@ def test_a_basis_pair_streams_both_markets_and_computes(tmp_path, sqlite_url) ->
     result = service.pair_window(parse_view(service.settings, {"pair": "BASIS"}))
     assert result.both_legs and len(result.aligned) >= 5
     np.testing.assert_allclose(result.aligned["base"], result.aligned["hedge"], rtol=1e-3)
+    quotes = service.perp_quotes((PERP, "BTCUSDT"))
+    assert [q.symbol for q in quotes] == [PERP]
+    line = perp_line(quotes[0], "UTC").children
+    assert line.startswith(f"{PERP} mark ") and " · funding " in line and "UTC" in line
+    rows = {r["symbol"]: r for r in service.status_report()["symbols"]}
+    assert rows[PERP]["mark_price"] == quotes[0].mark_price
+    assert rows["BTCUSDT"]["mark_price"] is None
