@@ -1,4 +1,4 @@
-"""Shared fixtures: data paths, database backends, config files and a wait helper.
+"""Shared fixtures: data paths, database backends, config files, simulators and a wait helper.
 
 ``backend_url`` is parametrized over SQLite (a file in ``tmp_path``) and PostgreSQL (a fresh
 schema in the local server's ``test`` database, dropped afterwards); PostgreSQL cases skip with
@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from ingest.simulator import Simulator, SimulatorConfig
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
@@ -122,3 +124,19 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def make_sim() -> Iterator[Callable[..., Simulator]]:
+    """Factory: ``make_sim(**config)`` → a started ``Simulator`` (stopped after the test)."""
+    started: list[Simulator] = []
+
+    def factory(**kw: object) -> Simulator:
+        kw.setdefault("ping_interval_s", None)
+        sim = Simulator(SimulatorConfig(), **kw).start()
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        sim.stop()

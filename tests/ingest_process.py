@@ -47,6 +47,18 @@ def ingest_config(
     return path
 
 
+def run_ingest(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m ingest --config CONFIG ARGS`` to completion, output captured (not checked)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", "--config", str(config), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 class IngestProcess:
     """A running ``python -m ingest run`` child; use as a context manager."""
 

@@ -8,25 +8,11 @@ different id spaces, so a database refuses a second kind.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from ingest.settings import ConfigError, load_settings
 from ingest.storage import StorageError, claim_feed_kind, make_engine
-from tests.conftest import REPO
-
-
-def _ingest(config, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ingest", "--config", str(config), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.ingest_process import run_ingest
 
 
 def test_usdm_defaults_to_the_futures_hosts(write_config) -> None:
@@ -46,7 +32,7 @@ def test_spot_defaults_stay_the_spot_hosts(write_config) -> None:
 
 def test_usdm_with_trade_stream_exits_2_naming_the_key(write_config) -> None:
     path = write_config({"feed": {"market": "usdm", "stream": "trade"}})
-    result = _ingest(path, "run")
+    result = run_ingest(path, "run")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -79,7 +65,7 @@ def test_run_on_a_database_of_another_kind_exits_2(write_config, sqlite_url) -> 
     with engine.begin() as conn:
         claim_feed_kind(conn, "spot", "trade", now_ms=1)
     path = write_config({"storage": {"url": sqlite_url}, "feed": {"stream": "aggTrade"}})
-    result = _ingest(path, "run")
+    result = run_ingest(path, "run")
     assert result.returncode == 2
     assert "holds spot trade trades, but spot aggTrade was asked for" in result.stderr
 
@@ -90,7 +76,7 @@ def test_importing_aggtrades_into_a_trade_feed_is_refused_and_stores_nothing(
     file = tmp_path / "BTCUSDT-aggTrades-2024-08-08.csv"
     file.write_text("26129,0.01633102,4.7,27781,27781,1723161255000,True,True\n")
     path = write_config({"storage": {"url": sqlite_url}})
-    result = _ingest(path, "import", str(file))
+    result = run_ingest(path, "import", str(file))
     assert result.returncode == 2
     assert "spot aggTrades" in result.stderr and "does not match the feed" in result.stderr
     with make_engine(sqlite_url).connect() as conn:

@@ -10,8 +10,6 @@ answers every klines request with ``-1120 Invalid interval.`` must not stop trad
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -20,9 +18,9 @@ import pandas as pd
 from analytics.bars import resample_bars
 from ingest.simulator import Simulator, SimulatorConfig
 from ingest.storage import make_engine, read_bars, read_history, read_trade_bars
-from tests.conftest import REPO, wait_until
+from tests.conftest import wait_until
 from tests.history_probe import TF_WINDOWS, newest_z
-from tests.ingest_process import IngestProcess, ingest_config, stored_count
+from tests.ingest_process import IngestProcess, ingest_config, run_ingest, stored_count
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 DEFAULT_HISTORY = {"history": {"one_second_hours": 2, "one_minute_days": 7}}
@@ -83,14 +81,7 @@ def test_fresh_database_has_full_windows_and_an_exact_seam(tmp_path, sqlite_url)
             wait_until(lambda: stored_count(engine) == total, 20, "every sent trade stored")
             assert ingest.terminate() == 0
             log = ingest.output()
-        status = subprocess.run(
-            [sys.executable, "-m", "ingest", "--config", str(config), "status"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
+        status = run_ingest(config, "status").stdout
     print(f"\n[history] loaded in {loaded_s:.1f} s; z {z}")
     assert all(value is not None for value in z.values()), z
     assert "history: BTCUSDT 1m 7 d loaded" in status

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ingest.settings import ConfigError, load_settings
 from tests.conftest import REPO
+from tests.ingest_process import run_ingest
 
 
 def test_shipped_config_has_btc_eth_first_and_more_pairs() -> None:
@@ -111,14 +110,7 @@ def test_top_level_must_be_mapping(tmp_path: Path) -> None:
 
 def test_cli_exits_2_with_one_line_and_no_traceback(write_config) -> None:
     path = write_config({"analytics": {"z_window": 0}})
-    result = subprocess.run(
-        [sys.executable, "-m", "ingest", "--config", str(path), "status"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    result = run_ingest(path, "status")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "analytics.z_window = 0" in result.stderr

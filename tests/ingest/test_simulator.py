@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,21 +33,6 @@ def real(path: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"real data file absent: {path} (see ../shared/data/real/README.md)")
     return path
-
-
-@pytest.fixture
-def make_sim() -> Iterator[type[Simulator]]:
-    started: list[Simulator] = []
-
-    def factory(**kw: object) -> Simulator:
-        kw.setdefault("ping_interval_s", None)
-        sim = Simulator(SimulatorConfig(), **kw).start()
-        started.append(sim)
-        return sim
-
-    yield factory  # type: ignore[misc]
-    for sim in started:
-        sim.stop()
 
 
 def connect(url: str) -> websocket.WebSocket:

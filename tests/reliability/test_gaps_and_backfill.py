@@ -8,13 +8,11 @@ must report both.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 from ingest.storage import make_engine, read_gaps
-from tests.conftest import REPO, wait_until
-from tests.ingest_process import IngestProcess, ingest_config, stored_count
+from tests.conftest import wait_until
+from tests.ingest_process import IngestProcess, ingest_config, run_ingest, stored_count
 from tests.reliability.support import paused_simulator, tally, wait_complete
 
 
@@ -43,14 +41,7 @@ def test_fillable_gap_is_filled_and_unfillable_gap_is_marked_lost(tmp_path, sqli
             assert ingest.terminate() == 0
         with engine.connect() as conn:
             gaps = read_gaps(conn).set_index("from_id")
-        status = subprocess.run(
-            [sys.executable, "-m", "ingest", "--config", str(config), "status"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
+        status = run_ingest(config, "status").stdout
         filled, lost = gaps.loc[fillable[0]], gaps.loc[unfillable[0]]
         print(
             f"\n[gaps] {final} filled={fillable} ({filled.state}) "

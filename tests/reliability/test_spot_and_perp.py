@@ -44,8 +44,10 @@ def test_a_basis_pair_streams_both_markets_and_computes(tmp_path, sqlite_url) ->
             want_aggs = len(np.unique(sim.histories["BTCUSDT"].rows().agg))
             want_trades = len(sim.sent_ids("BTCUSDT"))
             wait_until(
-                lambda: len(stored_trades(engine, PERP)) == want_aggs
-                and len(stored_trades(engine, "BTCUSDT")) == want_trades,
+                lambda: (
+                    len(stored_trades(engine, PERP)) == want_aggs
+                    and len(stored_trades(engine, "BTCUSDT")) == want_trades
+                ),
                 30,
                 "both markets stored",
             )
