@@ -3,8 +3,9 @@
 Binance USD-M publishes ``<symbol>@aggTrade`` on the routed ``/market/stream`` path and serves
 ``GET /fapi/v1/aggTrades?fromId=`` without an API key, weight 20, for the last 48 hours (USD-M
 websocket and REST docs). The ingestor runs with ``market: usdm`` and ``stream: aggTrade``
-through dropped links, a ``serverShutdown`` and a 429 on the backfill endpoint; at the end every
-aggregate trade the exchange produced is stored exactly once, with its price and quantity.
+through dropped links, skipped ids, a ``serverShutdown`` and a 429 on the backfill endpoint;
+at the end every aggregate trade the exchange produced is stored exactly once, with its price
+and quantity.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ def _complete(engine, sim) -> bool:
     )
 
 
-def test_usdm_aggtrades_survive_drops_shutdown_and_a_429(tmp_path, sqlite_url) -> None:
+def test_usdm_aggtrades_survive_drops_skips_shutdown_and_a_429(tmp_path, sqlite_url) -> None:
     sim = paused_simulator(rate=800, seed=61, generate="always", drop_after_frames=3000)
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url, USDM)) as ingest:
             sim.wait_connections(1, timeout=15)
+            start = sim.config.start_id_for("BTCUSDT") + sim.generated("BTCUSDT")
+            sim.skip_ids("BTCUSDT", start + 500, start + 699)  # aggregates withheld whole
             sim.inject_rest_errors(1, status=429, retry_after=1, path="/fapi/")
             sim.resume()
             sim.wait_generated(sim.generated_count + 20_000, timeout=60)
