@@ -39,6 +39,7 @@ from dashboard.params import (
 )
 
 api = Blueprint("pairwatch_api", __name__)
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 FORMATS = ("json", "csv")
 DIRECTIONS = ("UP", "DOWN")
 SERIES_COLUMNS = ("ts", "base", "hedge", "beta", "spread", "z", "corr", "eg_p")
@@ -100,6 +101,15 @@ def _view_fields(view: View) -> dict[str, Any]:
 @api.errorhandler(QueryError)
 def _bad_query(exc: QueryError) -> tuple[Response, int]:
     return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
+
+
+@api.route("/api/v1/", defaults={"unknown": ""}, methods=ANY_METHOD)
+@api.route("/api/v1/<path:unknown>", methods=ANY_METHOD)
+def _unknown_endpoint(unknown: str) -> tuple[Response, int]:
+    """Unknown API paths answer a JSON 404 instead of the dashboard's HTML."""
+    known = "pairs, bars, analytics, alerts, rules, backtest, status"
+    body = {"error": f"no endpoint /api/v1/{unknown[:80]}; known: {known}", "parameter": None}
+    return jsonify(body), 404
 
 
 @api.get("/healthz")

@@ -121,7 +121,8 @@ def parse_pair(settings: Settings, raw: object, name: str = "pair") -> PairRef:
     for pair in settings.pairs:
         if pair.name == value:
             return PairRef(pair.name, pair.base, pair.hedge, True)
-    base, sep, hedge = value.upper().partition(ADHOC_SEPARATOR)
+    base, sep, hedge = value.partition(ADHOC_SEPARATOR)
+    base, hedge = settings.symbol_key(base), settings.symbol_key(hedge)
     if sep and base in settings.symbols and hedge in settings.symbols and base != hedge:
         for pair in settings.pairs:
             if (pair.base, pair.hedge) == (base, hedge):
@@ -132,7 +133,7 @@ def parse_pair(settings: Settings, raw: object, name: str = "pair") -> PairRef:
 
 
 def parse_symbol(settings: Settings, raw: object, name: str = "symbol") -> str:
-    value = _text(name, raw).upper()
+    value = settings.symbol_key(_text(name, raw))
     if value not in settings.symbols:
         raise QueryError(name, f"unknown symbol; use one of {', '.join(settings.symbols)}")
     return value

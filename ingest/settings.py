@@ -308,16 +308,19 @@ class Settings(_Section):
                 raise ValueError(f"alert rule {rule.name!r} names unknown pair {rule.pair!r}")
         return self
 
+    def symbol_key(self, text: str) -> str:
+        """The stored key of a symbol as a user may write it: ``spot:btcusdt`` → ``BTCUSDT``
+        (with ``feed.market: spot``), ``USDM:btcusdt`` → ``usdm:BTCUSDT``."""
+        market, _, name = text.rpartition(":")
+        market = market.lower() or self.feed.market
+        return name.upper() if market == self.feed.market else f"{market}:{name.upper()}"
+
     def _canonical_symbols(self) -> None:
         """Drop a market qualifier that names ``feed.market``: ``spot:BTCUSDT`` is BTCUSDT."""
-        default = f"{self.feed.market}:"
-
-        def canonical(symbol: str) -> str:
-            return symbol.removeprefix(default)
-
-        object.__setattr__(self, "symbols", tuple(dict.fromkeys(map(canonical, self.symbols))))
+        key = self.symbol_key
+        object.__setattr__(self, "symbols", tuple(dict.fromkeys(map(key, self.symbols))))
         pairs = tuple(
-            pair.model_copy(update={"base": canonical(pair.base), "hedge": canonical(pair.hedge)})
+            pair.model_copy(update={"base": key(pair.base), "hedge": key(pair.hedge)})
             for pair in self.pairs
         )
         for pair in pairs:

@@ -189,3 +189,17 @@ def test_unhandled_errors_are_json_500_without_details(client: FlaskClient, monk
     response = client.get("/api/v1/status")
     assert response.status_code == 500
     assert json.loads(response.data) == {"error": "internal server error"}
+
+
+def test_unknown_api_paths_are_a_json_404(client: FlaskClient) -> None:
+    for path in ("/api/v1/nope", "/api/v1/bars/extra", "/api/v1/"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.is_json and "no endpoint" in answer.get_json()["error"]
+    assert client.post("/api/v1/nope").status_code == 404
+
+
+def test_symbols_are_matched_in_any_case_and_with_the_default_market(client: FlaskClient) -> None:
+    """``spot:ethusdt`` on a spot feed is the ETHUSDT series (the stored key)."""
+    answer = client.get(f"/api/v1/bars?symbol=spot:ethusdt&tf=1m&start={END_S - 599}&end={END_S}")
+    assert answer.status_code == 200 and len(answer.get_json()["bars"]) == 10
