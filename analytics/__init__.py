@@ -11,6 +11,7 @@ from analytics.backtest import BacktestParams, BacktestResult, run_backtest
 from analytics.bars import (
     BAR_COLUMNS,
     TIMEFRAMES,
+    align_legs,
     align_pair,
     aligned_closes,
     closes,
@@ -68,6 +69,7 @@ __all__ = [
     "PairSnapshot",
     "ParameterError",
     "adf",
+    "align_legs",
     "align_pair",
     "aligned_closes",
     "bars_needed",

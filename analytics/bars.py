@@ -2,7 +2,8 @@
 
 Owns two steps between storage and the statistics: :func:`resample_bars` aggregates one
 symbol's 1-second bars (``bars_1s`` rows) into 1s/1m/5m bars labelled by their start time, and
-:func:`align_pair` puts two legs' closes on one regular time grid with a bounded forward fill,
+:func:`align_legs` (and :func:`align_pair` for two) puts legs' closes on one regular time grid
+with a bounded forward fill,
 so a stale price is never silently repeated; :func:`complete_rows` keeps the rows where both
 legs are known, which is what the statistics consume. Imports numpy, pandas and our errors.
 """
@@ -109,6 +110,40 @@ def _on_grid(name: str, leg: pd.Series, bar_seconds: int) -> pd.Series:
     return leg.astype(np.float64).sort_index()
 
 
+def align_legs(
+    legs: dict[str, pd.Series], *, bar_seconds: int, max_stale_bars: int
+) -> pd.DataFrame:
+    """
+    Put any number of legs' closes on one regular grid, each forward-filled a bounded time.
+
+    The one alignment rule of pairwatch (pairs, the correlation heatmap): a leg with no bar at a
+    grid time keeps its last price for at most ``max_stale_bars`` bars (0: never); after that,
+    and before its first bar, it is NaN. The grid runs from the earliest to the latest bar of
+    any leg, step ``bar_seconds``; columns are the keys of ``legs``, in order.
+
+    Raises
+    ------
+    ParameterError
+        Timestamps not integer, not unique or off the grid; bad ``bar_seconds`` or
+        ``max_stale_bars``.
+    """
+    step = check_window("bar_seconds", bar_seconds, minimum=1)
+    limit = check_window("max_stale_bars", max_stale_bars, minimum=0)
+    on_grid = {name: _on_grid(name, leg, step) for name, leg in legs.items()}
+    stamps = [leg.index for leg in on_grid.values() if not leg.empty]
+    if not stamps:
+        empty = pd.Index([], dtype=np.int64, name="ts_s")
+        return pd.DataFrame({name: [] for name in legs}, index=empty, dtype=np.float64)
+    first = min(int(s.min()) for s in stamps)
+    last = max(int(s.max()) for s in stamps)
+    grid = pd.Index(np.arange(first, last + step, step, dtype=np.int64), name="ts_s")
+    columns = {}
+    for name, leg in on_grid.items():
+        filled = leg.reindex(grid)
+        columns[name] = filled.ffill(limit=limit) if limit > 0 else filled
+    return pd.DataFrame(columns, index=grid)
+
+
 def align_pair(
     base: pd.Series,
     hedge: pd.Series,
@@ -118,13 +153,10 @@ def align_pair(
     log: bool = False,
 ) -> pd.DataFrame:
     """
-    Put two legs' closes on one regular grid, forward-filling each leg a bounded number of bars.
+    Put two legs' closes on one regular grid (:func:`align_legs`), as columns ``base``/``hedge``.
 
-    A leg with no bar at a grid time keeps its last price for at most ``max_stale_bars`` bars;
-    after that (and before its first bar) it is NaN, so a stale price is never repeated
-    silently. Rows are **not** dropped: the grid is regular, which keeps gaps visible (for
-    example to block alerts). Pass the frame through :func:`complete_rows` before computing
-    statistics.
+    Rows are **not** dropped: the grid is regular, which keeps gaps visible (for example to
+    block alerts). Pass the frame through :func:`complete_rows` before computing statistics.
 
     Parameters
     ----------
@@ -139,34 +171,15 @@ def align_pair(
         Return natural-log prices (prices must then be positive). Do not also set
         ``PairParams.log``, which takes logs again inside :func:`analytics.compute_pair`.
 
-    Returns
-    -------
-    pd.DataFrame
-        Index ``ts_s`` from the earliest to the latest bar of either leg, step ``bar_seconds``;
-        float columns ``base`` and ``hedge``.
-
     Raises
     ------
     ParameterError
-        Timestamps not integer, not unique or off the grid; bad ``bar_seconds`` or
-        ``max_stale_bars``; non-positive prices with ``log=True``.
+        As :func:`align_legs`; non-positive prices with ``log=True``.
     """
-    step = check_window("bar_seconds", bar_seconds, minimum=1)
-    limit = check_window("max_stale_bars", max_stale_bars, minimum=0)
-    legs = {"base": _on_grid("base", base, step), "hedge": _on_grid("hedge", hedge, step)}
-    stamps = [leg.index for leg in legs.values() if not leg.empty]
-    if not stamps:
-        empty = pd.Index([], dtype=np.int64, name="ts_s")
-        return pd.DataFrame({"base": [], "hedge": []}, index=empty, dtype=np.float64)
-    first = min(int(s.min()) for s in stamps)
-    last = max(int(s.max()) for s in stamps)
-    grid = pd.Index(np.arange(first, last + step, step, dtype=np.int64), name="ts_s")
-    columns = {}
-    for name, leg in legs.items():
-        filled = leg.reindex(grid)
-        columns[name] = filled.ffill(limit=limit) if limit > 0 else filled
-    frame = pd.DataFrame(columns, index=grid)
-    if log:
+    frame = align_legs(
+        {"base": base, "hedge": hedge}, bar_seconds=bar_seconds, max_stale_bars=max_stale_bars
+    )
+    if log and not frame.empty:
         values = frame.to_numpy()
         if (values[np.isfinite(values)] <= 0).any():
             raise ParameterError("log=True needs positive prices")

@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from analytics.backtest import BacktestParams, BacktestResult, run_backtest
-from analytics.bars import aligned_closes, resample_bars
+from analytics.bars import align_legs, aligned_closes, resample_bars
 from analytics.bars import closes as close_series
 from analytics.correlation import corr_bars_needed, correlation_matrix, rolling_correlation
 from analytics.errors import AnalyticsError
@@ -460,11 +460,12 @@ class DataService:
                 ),
             )
             return pd.DataFrame(), tuple(notices)
-        grid = pd.concat(present, axis=1).sort_index()
-        full = np.arange(grid.index.min(), grid.index.max() + 1, BAR_SECONDS[tf])
-        limit = self.settings.analytics.max_stale_bars or None
-        filled = grid.reindex(full).ffill(limit=limit).dropna()
-        return filled, tuple(notices)
+        aligned = align_legs(
+            present,
+            bar_seconds=BAR_SECONDS[tf],
+            max_stale_bars=self.settings.analytics.max_stale_bars,
+        )
+        return aligned.dropna(), tuple(notices)
 
     def correlation_matrix(self, tf: str, window: int) -> tuple[pd.DataFrame, tuple[Notice, ...]]:
         closes, notices = self.closes(tf, window + 1)

@@ -8,6 +8,7 @@ from analytics import (
     BAR_COLUMNS,
     TIMEFRAMES,
     ParameterError,
+    align_legs,
     align_pair,
     complete_rows,
     resample_bars,
@@ -176,3 +177,16 @@ def test_align_pair_on_real_candles_keeps_every_minute(real_pair: Pair) -> None:
 def test_align_pair_rejects_bad_input(base: pd.Series, kwargs: dict[str, object]) -> None:
     with pytest.raises(ParameterError):
         align_pair(base, pd.Series([1.0], index=[0]), **kwargs)  # type: ignore[arg-type]
+
+
+def test_align_legs_never_fills_with_a_zero_stale_limit_whatever_the_leg_count() -> None:
+    """The heatmap's many-leg alignment once read 0 as "unlimited" (``limit or None``)."""
+    a = pd.Series([1.0, 2.0, 3.0, 4.0], index=[0, 1, 2, 3])
+    b = pd.Series([10.0, 13.0], index=[0, 3])
+    c = pd.Series([5.0, 6.0, 7.0, 8.0], index=[0, 1, 2, 3])
+    legs = {"a": a, "b": b, "c": c}
+    none = align_legs(legs, bar_seconds=1, max_stale_bars=0)
+    assert list(none.columns) == ["a", "b", "c"]
+    assert none["b"].isna().tolist() == [False, True, True, False]
+    one = align_legs(legs, bar_seconds=1, max_stale_bars=1)
+    assert one["b"].tolist()[:2] == [10.0, 10.0] and np.isnan(one["b"].iloc[2])
