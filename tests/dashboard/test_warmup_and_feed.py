@@ -180,7 +180,7 @@ def test_the_reader_stores_a_reason_the_dashboard_reads() -> None:
     port = free_port()
     state = FeedState(symbols=("BTCUSDT",), source="binance")
     reader = BinanceSource(
-        FeedSettings(ws_url=f"ws://127.0.0.1:{port}"), ("BTCUSDT",), deque(), 10, state
+        FeedSettings(ws_url=f"ws://127.0.0.1:{port}"), {"BTCUSDT": "BTCUSDT"}, deque(), 10, state
     )
     started_ms = now_ms()
     reader.start()
