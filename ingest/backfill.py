@@ -44,6 +44,7 @@ from ingest.rest import RestClient
 from ingest.settings import FeedSettings
 from ingest.storage import note_gap_attempt, read_gaps
 from ingest.storage.records import Trade
+from ingest.worker import Worker
 from ingest.writer import BackfillBatch, Writer
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ RETRY_CAP_S = 300.0
 MAX_REFUSALS = 3
 
 
-class Backfiller:
+class Backfiller(Worker):
     """Fills the open gaps of one connection's symbols from REST on its own thread.
 
     ``exchange`` maps each stored key the backfiller owns to its exchange symbol (REST names).
@@ -72,6 +73,7 @@ class Backfiller:
         rest: RestClient,
         exchange: dict[str, str],
     ) -> None:
+        super().__init__("backfill")
         self._engine = engine
         self._feed = feed
         self._writer = writer
@@ -82,21 +84,12 @@ class Backfiller:
         self._probe_retry_at = 0.0
         self._rest = rest
         self._exchange = exchange
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
+        self._woken = threading.Event()
         self._done: set[int] = set()
         self._retry_at: dict[int, float] = {}
-        self._thread = threading.Thread(target=self._run, name="backfill", daemon=True)
 
-    def start(self) -> None:
-        """Start polling the gap ledger."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 3.0) -> None:
-        """Stop after the current request."""
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join(timeout)
+    def _wake(self) -> None:
+        self._woken.set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -104,8 +97,8 @@ class Backfiller:
                 self._pass()
             except Exception:  # a database hiccup must not end backfill for the process's life
                 log.exception("backfill pass failed; retrying")
-            self._wake.wait(POLL_S)
-            self._wake.clear()
+            self._woken.wait(POLL_S)
+            self._woken.clear()
 
     def _pass(self) -> None:
         self._probe_newest_trades()

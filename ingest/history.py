@@ -15,7 +15,6 @@ again.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -42,6 +41,7 @@ from ingest.storage import (
     read_history,
     save_history,
 )
+from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
@@ -49,7 +49,7 @@ RETRY_CAP_S = 300.0
 CLOSE_MARGIN_S = 1
 
 
-class HistoryLoader:
+class HistoryLoader(Worker):
     """Loads the configured candle history of one market's symbols on its own thread.
 
     ``exchange`` maps each stored key to its exchange symbol (the name klines are asked by).
@@ -64,6 +64,7 @@ class HistoryLoader:
         *,
         rest: RestClient,
     ) -> None:
+        super().__init__("history")
         self._engine = engine
         self._feed = feed
         self._rest = rest
@@ -76,17 +77,6 @@ class HistoryLoader:
         ]
         self._wanted = wanted
         self._started_s = now_ms() // 1000
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="history", daemon=True)
-
-    def start(self) -> None:
-        """Start loading in the background."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 3.0) -> None:
-        """Stop after the current request."""
-        self._stopping.set()
-        self._thread.join(timeout)
 
     def _run(self) -> None:
         failures = 0

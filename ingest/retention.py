@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from ingest.storage import delete_trades_before
 from ingest.storage.partitions import drop_partitions_before
+from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 5000
@@ -49,24 +50,14 @@ def prune_once(
     return removed
 
 
-class Pruner:
+class Pruner(Worker):
     """Runs ``prune_once`` every ``PRUNE_EVERY_S`` seconds until stopped."""
 
     def __init__(self, engine: Engine, symbols: tuple[str, ...], retention_days: float) -> None:
+        super().__init__("retention")
         self._engine = engine
         self._symbols = symbols
         self._days = retention_days
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-
-    def start(self) -> None:
-        """Start pruning in the background."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 3.0) -> None:
-        """Stop after the current chunk."""
-        self._stopping.set()
-        self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -40,6 +41,21 @@ from ingest.writer import Writer
 
 log = logging.getLogger(__name__)
 LOCK_CHECK_S = 2.0
+SHUTDOWN_BUDGET_S = 4.0
+"""Everything stops within this (the README promises exit within 5 s; the supervisor kills at
+8 s)."""
+WRITER_GRACE_S = 3.0
+
+
+class ShutdownBudget:
+    """One deadline shared by every ``stop`` of a shutdown, so joins never add up."""
+
+    def __init__(self, seconds: float) -> None:
+        self._deadline = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left (at least a sliver, so a stop can still notice its thread ended)."""
+        return max(self._deadline - time.monotonic(), 0.05)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +163,19 @@ class Ingestor:
             buffer.clear()
         else:
             log.info("stopping: closing the feed and draining %d buffered trades", len(buffer))
+        budget = ShutdownBudget(SHUTDOWN_BUDGET_S)
         for link in links:
-            link.reader.stop()
+            link.reader.stop(budget.left())
         for market in markets:
-            market.history.stop()
+            market.history.stop(budget.left())
         for link in links:
             if link.backfiller:
-                link.backfiller.stop()
-        writer.stop()
-        alerts.stop()
-        pruner.stop()
+                link.backfiller.stop(budget.left())
+        if not writer.stop(budget.left()):  # never hand the lock over while still writing
+            log.error("the writer is still draining; waiting for it before releasing the lock")
+            writer.stop(WRITER_GRACE_S)
+        alerts.stop(budget.left())
+        pruner.stop(budget.left())
         log.info("stopped after writing %d trades", writer.written)
         if lock_lost:
             raise LockLostError(f"lost {self.lock.describe()} while running")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from ingest.storage import (
     upsert_status,
 )
 from ingest.storage.records import Trade
+from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
 STATUS_EVERY_MS = 500
@@ -56,8 +56,12 @@ class BackfillBatch:
     reason: str = ""
 
 
-class Writer:
-    """Batches trades from ``buffer`` into ``engine`` until stopped, then drains."""
+class Writer(Worker):
+    """Batches trades from ``buffer`` into ``engine`` until stopped, then drains.
+
+    ``stop`` returns only once the drain has ended or the budget is spent (then False: the
+    caller must not hand the database to another writer yet).
+    """
 
     def __init__(
         self,
@@ -66,12 +70,12 @@ class Writer:
         buffer: deque[Trade],
         states: tuple[FeedState, ...],
     ) -> None:
+        super().__init__("writer")
         self._engine = engine
         self._settings = settings
         self._buffer = buffer
         self._states = states
         self.backfills: queue.Queue[BackfillBatch] = queue.Queue()
-        self._stopping = threading.Event()
         self._listeners: list[Callable[[int], None]] = []
         self._rates: dict[str, float] = {}
         self._last_status_ms = 0
@@ -80,20 +84,10 @@ class Writer:
         with engine.connect() as conn:
             symbols = tuple(symbol for state in states for symbol in state.symbols)
             self.tracker = GapTracker(last_trades(conn, symbols))
-        self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(newest_bar_second)`` after every commit that wrote trades."""
         self._listeners.append(listener)
-
-    def start(self) -> None:
-        """Start the writer thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Flush everything buffered, then end the thread."""
-        self._stopping.set()
-        self._thread.join(timeout)
 
     def _run(self) -> None:
         period = self._settings.flush_ms / 1000

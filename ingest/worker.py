@@ -1,0 +1,44 @@
+"""The one shape of a background thread in the ingest process: start, stop, still alive?
+
+``Worker`` owns a named daemon thread and its stop event. ``stop`` sets the event, wakes the
+loop (``_wake``: a subclass that waits on its own event overrides it), joins within the given
+budget and says whether the thread really ended; a thread that outlives its budget is logged
+by name, so a slow shutdown is visible instead of silently cut short by the supervisor.
+Subclasses implement ``_run`` and check ``_stopping`` in their loops.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """A named background loop with a stop event."""
+
+    def __init__(self, name: str) -> None:
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the loop on its thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Ask the loop to end and wait up to ``timeout`` s; True when the thread has ended."""
+        self._stopping.set()
+        self._wake()
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("%s still running %.1f s after stop was asked", self._thread.name, timeout)
+            return False
+        return True
+
+    def _wake(self) -> None:
+        """Interrupt the loop's wait (the stop event itself needs nothing more)."""
+
+    def _run(self) -> None:
+        raise NotImplementedError
