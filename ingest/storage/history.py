@@ -36,16 +36,8 @@ KLINE_INTERVALS: Final[dict[str, int]] = {"1s": 1, "1m": 60}
 HISTORY_STATES: Final[tuple[str, ...]] = ("loading", "loaded", "unavailable", "failed")
 """``history.state`` values: in progress, done, the exchange serves none, gave up."""
 
-_KLINE_VALUES: Final[tuple[str, ...]] = (
-    "ts_s",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "n_trades",
-)
+_KLINE_VALUES: Final[tuple[str, ...]] = (*BAR_COLUMNS[:6], "quote_volume", "n_trades")
+"""Columns of ``klines`` besides the key: the bar columns up to volume, then the candle's own."""
 
 
 @dataclass(frozen=True, slots=True)
