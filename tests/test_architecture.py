@@ -45,6 +45,15 @@ def test_storage_is_a_leaf(path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("path", modules("ingest/simulator"), ids=str)
+def test_simulator_is_a_leaf(path: Path) -> None:
+    """The offline exchange knows only Binance's protocol, none of pairwatch's code."""
+    assert all(
+        n.startswith("ingest.simulator")
+        for n in ours(imports_of(path), "ingest", "analytics", "dashboard")
+    )
+
+
 def test_settings_import_nothing_of_ours() -> None:
     assert not ours(imports_of(REPO / "ingest" / "settings.py"), "ingest", "analytics", "dashboard")
 
