@@ -2,8 +2,8 @@
 
 Storage and transport stay in UTC epoch units; this module is the one place that converts them
 for people: wall-clock milliseconds for Plotly date axes (Plotly has no time zone support, so the
-shift happens on the server), formatted strings for labels and tables, the zone label, and
-rough durations ("4 min") for waits.
+shift happens on the server), formatted strings for labels and tables and the zone label; rough
+durations ("4 min") come from ``ingest.storage.approx_duration``, shared with the status lines.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+
+from ingest.storage import approx_duration
+
+__all__ = ["approx_duration", "display_zone", "format_series", "format_time", "wall_clock_ms"]
 
 UTC_NAME = "UTC"
 
@@ -41,15 +45,3 @@ def format_series(epoch_ms: pd.Series, zone: str) -> pd.Series:
     """Vectorised :func:`format_time` for millisecond columns (tables and CSV exports)."""
     stamps = pd.to_datetime(epoch_ms.astype("int64"), unit="ms", utc=True).dt.tz_convert(zone)
     return stamps.dt.strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def approx_duration(seconds: float) -> str:
-    """A wait in the largest sensible unit, rounded: ``41 s``, ``4 min``, ``3 h``, ``2 d``."""
-    whole = max(0, round(seconds))
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{round(whole / 60)} min"
-    if whole < 2 * 86_400:
-        return f"{round(whole / 3600)} h"
-    return f"{round(whole / 86_400)} d"

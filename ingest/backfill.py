@@ -122,7 +122,7 @@ class Backfiller(Worker):
     def _failed(self, gap_id: int, symbol: str, attempts: int, exc: RestError) -> None:
         """Back off after a failed attempt; a gap the exchange keeps refusing ends ``lost``."""
         log.warning("backfill of %s gap %d (attempt %d): %s", symbol, gap_id, attempts, exc)
-        if exc.refused and attempts >= MAX_REFUSALS and exc.status != 451:
+        if exc.refused and attempts >= MAX_REFUSALS:
             reason = f"REST refused {attempts} times: {exc}"
             self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], "lost", reason))
             self._done.add(gap_id)

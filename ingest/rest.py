@@ -57,7 +57,7 @@ class RestClient:
     def get_json(self, url: str, weight: int, stop: threading.Event) -> Any:
         """The decoded JSON body of a 200 answer to ``url``, which costs ``weight``."""
         if self.refusal:
-            raise RestError(self.refusal, refused=True, status=451)
+            raise RestError(self.refusal, refused=False, status=451)
         while True:
             self._wait_turn(weight, stop)
             try:
@@ -82,7 +82,8 @@ class RestClient:
                 )
                 log.error("%s", self.refusal)
             # 403 is Binance's WAF and "can indicate a rate limit violation": back off, retry
-            refused = 400 <= status < 500 and status != 403
+            # 451 is the region's fault, not the request's: callers keep their work for later
+            refused = 400 <= status < 500 and status not in (403, 451)
             raise RestError(f"HTTP {status}: {response.text[:120]}", refused=refused, status=status)
         try:
             return response.json()

@@ -34,10 +34,6 @@ class Venue:
         """The qualifier of this market's keys: ``""`` for ``feed.market``, else ``usdm:``."""
         return "" if self.default else f"{self.feed.market}:"
 
-    def stored(self) -> dict[str, str]:
-        """Exchange symbol → stored key (the reverse of ``exchange``)."""
-        return {name: key for key, name in self.exchange.items()}
-
     def connections(self) -> list[tuple[str, ...]]:
         """The stored keys of each connection, in order, each within the stream cap."""
         size = symbols_per_connection(self.feed.market, self.feed.stream)

@@ -19,9 +19,9 @@ from ingest.storage.bars import (
 from ingest.storage.engine import make_engine
 from ingest.storage.errors import SchemaVersionError, StorageError
 from ingest.storage.history import (
-    HISTORY_STATES,
     KLINE_INTERVALS,
     HistoryRow,
+    approx_duration,
     first_trade_second,
     insert_klines,
     kline_span,
@@ -52,13 +52,13 @@ from ingest.storage.trades import (
 
 __all__ = [
     "BAR_COLUMNS",
-    "HISTORY_STATES",
     "KLINE_INTERVALS",
     "HistoryRow",
     "SchemaVersionError",
     "StorageError",
     "Trade",
     "aggregate_trades",
+    "approx_duration",
     "claim_feed_kind",
     "close_gap",
     "data_versions",

@@ -33,9 +33,6 @@ from ingest.storage.schema import bars_1s, history, klines
 KLINE_INTERVALS: Final[dict[str, int]] = {"1s": 1, "1m": 60}
 """Candle intervals pairwatch stores, and their length in seconds."""
 
-HISTORY_STATES: Final[tuple[str, ...]] = ("loading", "loaded", "unavailable", "failed")
-"""``history.state`` values: in progress, done, the exchange serves none, gave up."""
-
 _KLINE_VALUES: Final[tuple[str, ...]] = (*BAR_COLUMNS[:6], "quote_volume", "n_trades")
 """Columns of ``klines`` besides the key: the bar columns up to volume, then the candle's own."""
 
@@ -63,7 +60,7 @@ class HistoryRow:
     @property
     def span_text(self) -> str:
         """How far back before the first trade this interval reaches: ``7 d``, ``2 h``."""
-        return duration_text(self.trades_from_s - self.from_s)
+        return approx_duration(self.trades_from_s - self.from_s)
 
     def describe(self) -> str:
         """One line for ``status``: ``BTCUSDT 1m 7 d loaded`` or ``BTCUSDT 1s loading 41 %``."""
@@ -77,14 +74,16 @@ class HistoryRow:
         return f"{head} {self.state}: {self.reason}"
 
 
-def duration_text(seconds: int) -> str:
-    """``seconds`` in the largest whole-ish unit: ``7 d``, ``2 h``, ``45 min``, ``30 s``."""
-    for unit, size in (("d", 86_400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            value = seconds / size
-            number = f"{value:.0f}" if value >= 10 else f"{value:.1f}".removesuffix(".0")
-            return f"{number} {unit}"
-    return f"{seconds} s"
+def approx_duration(seconds: float) -> str:
+    """A span in the largest sensible unit, rounded: ``41 s``, ``4 min``, ``3 h``, ``7 d``."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{round(whole / 60)} min"
+    if whole < 2 * 86_400:
+        return f"{round(whole / 3600)} h"
+    return f"{round(whole / 86_400)} d"
 
 
 def insert_klines(
