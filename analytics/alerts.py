@@ -9,16 +9,18 @@ a time gives exactly the events of evaluating them all at once. Imports numpy an
 
 import math
 from dataclasses import dataclass
-from typing import Final, Literal
 
 import numpy as np
 
 from analytics._checks import as_float_array, check_choice, check_number, check_window
-from analytics.bars import TIMEFRAMES
 from analytics.errors import ParameterError
-
-Direction = Literal["UP", "DOWN"]
-DIRECTIONS: Final[tuple[str, ...]] = ("UP", "DOWN", "both")
+from analytics.vocabulary import (
+    DIRECTION_FILTERS,
+    TIMEFRAMES,
+    Direction,
+    DirectionFilter,
+    Timeframe,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,8 @@ class AlertRule:
     entry_z: float
     exit_z: float
     cooldown_s: float = 0.0
-    direction: Literal["UP", "DOWN", "both"] = "both"
-    tf: Literal["1s", "1m", "5m"] = "1s"
+    direction: DirectionFilter = "both"
+    tf: Timeframe = "1s"
     window: int = 60
 
     def __post_init__(self) -> None:
@@ -48,7 +50,7 @@ class AlertRule:
         if exit_ >= entry:
             raise ParameterError(f"exit_z ({exit_}) must be below entry_z ({entry})")
         check_number("cooldown_s", self.cooldown_s, low=0.0)
-        check_choice("direction", self.direction, DIRECTIONS)
+        check_choice("direction", self.direction, DIRECTION_FILTERS)
         check_choice("tf", self.tf, TIMEFRAMES)
         check_window("window", self.window)
 

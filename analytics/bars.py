@@ -8,28 +8,12 @@ so a stale price is never silently repeated; :func:`complete_rows` keeps the row
 legs are known, which is what the statistics consume. Imports numpy, pandas and our errors.
 """
 
-from typing import Final
-
 import numpy as np
 import pandas as pd
 
 from analytics._checks import check_choice, check_window
 from analytics.errors import ParameterError
-
-TIMEFRAMES: Final[dict[str, int]] = {"1s": 1, "1m": 60, "5m": 300}
-"""Supported timeframes and their bar size in seconds."""
-
-BAR_COLUMNS: Final[tuple[str, ...]] = (
-    "ts_s",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "vwap",
-    "n_trades",
-)
-"""Columns of a bar frame, in order (the ``bars_1s`` table without ``symbol``)."""
+from analytics.vocabulary import BAR_COLUMNS, BAR_SECONDS, TIMEFRAMES
 
 
 def resample_bars(bars_1s: pd.DataFrame, tf: str) -> pd.DataFrame:
@@ -42,7 +26,7 @@ def resample_bars(bars_1s: pd.DataFrame, tf: str) -> pd.DataFrame:
         Columns :data:`BAR_COLUMNS` (extra columns are ignored); ``ts_s`` is the bar start in
         integer epoch seconds (UTC). Rows need not be sorted; they are sorted stably by ``ts_s``.
     tf : str
-        A key of :data:`TIMEFRAMES` (``"1s"``, ``"1m"`` or ``"5m"``).
+        One of :data:`~analytics.vocabulary.TIMEFRAMES` (``"1s"``, ``"1m"`` or ``"5m"``).
 
     Returns
     -------
@@ -57,7 +41,7 @@ def resample_bars(bars_1s: pd.DataFrame, tf: str) -> pd.DataFrame:
     ParameterError
         Unknown ``tf`` or a missing column.
     """
-    size = TIMEFRAMES[check_choice("tf", tf, TIMEFRAMES)]
+    size = BAR_SECONDS[check_choice("tf", tf, TIMEFRAMES)]
     missing = [c for c in BAR_COLUMNS if c not in bars_1s.columns]
     if missing:
         raise ParameterError(f"bars_1s is missing column(s) {missing}")
@@ -164,7 +148,7 @@ def align_pair(
         Closes indexed by bar start ``ts_s`` (integer epoch seconds, multiples of
         ``bar_seconds``, unique). NaN values count as missing bars.
     bar_seconds : int
-        Grid step in seconds (for example ``TIMEFRAMES["1m"]``).
+        Grid step in seconds (for example ``BAR_SECONDS["1m"]``).
     max_stale_bars : int
         Largest number of consecutive bars a leg may be carried forward (0: never).
     log : bool

@@ -10,7 +10,7 @@ helpers.
 """
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import statsmodels.api as sm
@@ -27,9 +27,8 @@ from analytics._checks import (
 from analytics._irls import huber_rows
 from analytics._rolling import window_constant, window_moments
 from analytics.errors import InsufficientDataError, ParameterError
+from analytics.vocabulary import HEDGE_METHODS, HedgeMethod, is_causal
 
-HedgeMethod = Literal["ols", "rolling", "kalman", "robust"]
-HEDGE_METHODS: Final[tuple[str, ...]] = ("ols", "rolling", "kalman", "robust")
 MIN_FIT_OBS: Final[int] = 3
 """Fewest observations a static fit accepts (one more than its two parameters)."""
 ROBUST_BATCH_VALUES: Final[int] = 1_000_000
@@ -411,7 +410,7 @@ def hedge_series(
     w = check_window("window", window, minimum=MIN_FIT_OBS)
     if kind == "kalman":
         return kalman_filter(y, x, delta, w, intercept=intercept)
-    if in_sample and kind in ("ols", "robust"):
+    if not is_causal(kind, in_sample=in_sample):
         check_min_length(f"a {w}-bar fit", y.size, w)
         fit = ols_fit(y[-w:], x[-w:], intercept) if kind == "ols" else robust_fit(y[-w:], x[-w:])
         return HedgeSeries(

@@ -29,18 +29,17 @@ from analytics.cointegration import (
     rolling_engle_granger_p,
 )
 from analytics.correlation import rolling_correlation
-from analytics.errors import InsufficientDataError, ParameterError
+from analytics.errors import AnalyticsError, InsufficientDataError, ParameterError
 from analytics.hedge import (
-    HEDGE_METHODS,
     MIN_FIT_OBS,
     HedgeFit,
-    HedgeMethod,
     HedgeSeries,
     hedge_series,
     ols_fit,
     robust_fit,
 )
 from analytics.spread import refit_zscore, rolling_zscore, spread
+from analytics.vocabulary import HEDGE_METHODS, HedgeMethod, is_causal
 
 EG_LINE_POINTS = 120
 """Evaluations of the rolling Engle-Granger p over a refresh (every ``n // 120`` bars)."""
@@ -81,7 +80,7 @@ class PairParams:
     @property
     def causal(self) -> bool:
         """Whether every per-bar value uses bars up to its own bar only."""
-        return not (self.in_sample and self.method in ("ols", "robust"))
+        return is_causal(self.method, in_sample=self.in_sample)
 
 
 def bars_needed(params: PairParams) -> int:
@@ -284,3 +283,42 @@ def compute_pair(
         fit=fit,
         health=cointegration,
     )
+
+
+def causal_values_at(
+    base: object, hedge: object, rows: np.ndarray, params: PairParams
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """
+    z, spread and β at ``rows`` of the aligned closes, as each stood when it was the newest bar.
+
+    The one causal series the alert worker evaluates and the dashboard draws:
+    :func:`compute_pair` is causal for a causal ``params``, so one pass gives every row the
+    value a live observer saw at its bar.
+
+    Parameters
+    ----------
+    base, hedge : array-like of float, shape (n,)
+        Aligned, complete closes.
+    rows : np.ndarray of int
+        Positions to report.
+    params : PairParams
+        Must be causal (not ``in_sample``).
+
+    Returns
+    -------
+    tuple of np.ndarray
+        ``(z, spread, beta)`` at ``rows``; all NaN while there are too few bars (nothing fires).
+
+    Raises
+    ------
+    ParameterError
+        ``params`` is in sample: its values use later prices.
+    """
+    if not params.causal:
+        raise ParameterError("causal values need causal parameters (in_sample=False)")
+    try:
+        result = compute_pair(base, hedge, params, with_health=False)
+    except AnalyticsError:
+        nothing = np.full(rows.size, np.nan)
+        return nothing, nothing.copy(), nothing.copy()
+    return result.z[rows], result.spread[rows], result.beta[rows]

@@ -23,12 +23,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.backtest import TRADE_COLUMNS
 from analytics.pipeline import PairSnapshot
+from analytics.vocabulary import TIMEFRAMES
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
 from dashboard.errors import QueryError
 from dashboard.params import (
     MAX_SPAN_S,
-    TIMEFRAMES,
     View,
     parse_choice,
     parse_int,
@@ -41,7 +41,6 @@ from dashboard.params import (
 api = Blueprint("pairwatch_api", __name__)
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 FORMATS = ("json", "csv")
-DIRECTIONS = ("UP", "DOWN")
 SERIES_COLUMNS = ("ts", "base", "hedge", "beta", "spread", "z", "corr", "eg_p")
 LATEST_FIELDS = tuple(f.name for f in fields(PairSnapshot) if f.name != "n")
 

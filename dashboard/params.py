@@ -18,12 +18,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from analytics.backtest import FILLS, Fill
-from analytics.hedge import HEDGE_METHODS, HedgeMethod
+from analytics.vocabulary import BAR_SECONDS, HEDGE_METHODS, TIMEFRAMES, HedgeMethod, Timeframe
 from dashboard.errors import QueryError
 from ingest.settings import Settings
 
-BAR_SECONDS: dict[str, int] = {"1s": 1, "1m": 60, "5m": 300}
-TIMEFRAMES = tuple(BAR_SECONDS)
 LOOKBACK_MINUTES = (5, 15, 30, 60, 240, 720, 1440)
 DEFAULT_LOOKBACK_MINUTES = 60
 MAX_SPAN_S = 2 * 86_400
@@ -53,7 +51,7 @@ class View:
     """Everything a page or API call needs to know about what to show."""
 
     pair: PairRef
-    tf: str
+    tf: Timeframe
     utc: bool
     lookback: int
     method: HedgeMethod

@@ -29,13 +29,13 @@ from analytics.bars import closes as close_series
 from analytics.correlation import corr_bars_needed, correlation_matrix, rolling_correlation
 from analytics.errors import AnalyticsError
 from analytics.pipeline import PairAnalytics, PairParams, bars_needed, compute_pair
+from analytics.vocabulary import BAR_COLUMNS, BAR_SECONDS
 from dashboard import health
 from dashboard.memo import SharedResults
-from dashboard.params import BAR_SECONDS, MAX_SPAN_S, View
+from dashboard.params import MAX_SPAN_S, View
 from dashboard.timefmt import approx_duration
 from ingest.settings import AlertRuleSettings, Settings
 from ingest.storage import (
-    BAR_COLUMNS,
     data_versions,
     id_span,
     last_bar_time,

@@ -20,9 +20,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import MissingCallbackContextException
 
+from analytics.vocabulary import TIMEFRAMES
 from dashboard.context import services
 from dashboard.ids import SHELL
-from dashboard.params import TIMEFRAMES, merge_query, pair_choices, parse_view, query_values
+from dashboard.params import merge_query, pair_choices, parse_view, query_values
 from dashboard.timefmt import display_zone, format_time
 from ingest.settings import Settings
 

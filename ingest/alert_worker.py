@@ -26,19 +26,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import requests
 from sqlalchemy import Engine
 
 from analytics import (
-    TIMEFRAMES,
+    BAR_SECONDS,
     AlertEvent,
     AlertRule,
     AlertState,
     AnalyticsError,
     PairParams,
     aligned_closes,
-    compute_pair,
+    bars_in_gaps,
+    causal_values_at,
     evaluate,
     resample_bars,
 )
@@ -141,24 +141,25 @@ class AlertWorker:
             self._stopping.wait(1.0)
 
     def _evaluate(self, tracked: _Tracked, newest_second: int) -> None:
-        rule, tf_s = tracked.rule, TIMEFRAMES[tracked.rule.tf]
+        rule, tf_s = tracked.rule, BAR_SECONDS[tracked.rule.tf]
         last_closed = (newest_second // tf_s) * tf_s - tf_s
         if tracked.last_eval_s is not None and last_closed <= tracked.last_eval_s:
             return
         since = last_closed - tf_s if tracked.last_eval_s is None else tracked.last_eval_s
         since = max(since, last_closed - MAX_CATCH_UP_BARS * tf_s)
         history = (tracked.params.window + rule.window + 2) * tf_s
+        legs = (tracked.base, tracked.hedge)
         with self._engine.connect() as conn:
-            legs = [
+            bars = [
                 resample_bars(
                     read_bars(conn, symbol, since - history, last_closed + tf_s - 1, tf_s), rule.tf
                 )
-                for symbol in (tracked.base, tracked.hedge)
+                for symbol in legs
             ]
             gaps = read_gaps(conn, state="open")
         aligned = aligned_closes(
-            legs[0],
-            legs[1],
+            bars[0],
+            bars[1],
             bar_seconds=tf_s,
             max_stale_bars=self._settings.analytics.max_stale_bars,
         )
@@ -167,10 +168,10 @@ class AlertWorker:
         tracked.last_eval_s = last_closed
         if new.size == 0:
             return
-        z, spread, beta = bar_values(
+        z, spread, beta = causal_values_at(
             aligned["base"].to_numpy(), aligned["hedge"].to_numpy(), new, tracked.params
         )
-        blocked = _in_open_gaps(ts[new], tf_s, gaps, (tracked.base, tracked.hedge))
+        blocked = bars_in_gaps(ts[new], tf_s, gaps[gaps["symbol"].isin(legs)])
         events, tracked.state = evaluate(
             ts[new], z, rule, tracked.state, spread=spread, beta=beta, blocked=blocked
         )
@@ -224,23 +225,6 @@ class AlertWorker:
                     return
 
 
-def bar_values(
-    base: np.ndarray, hedge: np.ndarray, rows: np.ndarray, params: PairParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """z, spread and β at each of ``rows`` from ``compute_pair``, the dashboard's own function.
-
-    ``compute_pair`` is causal for every method, so one pass gives each row the value it had
-    when it was the newest bar. Too little history gives NaN (nothing fires), not an error.
-    """
-    try:
-        result = compute_pair(base, hedge, params, with_health=False)
-    except AnalyticsError as exc:
-        log.debug("no z yet for %d bars: %s", rows.size, exc)
-        nothing = np.full(rows.size, np.nan)
-        return nothing, nothing.copy(), nothing.copy()
-    return result.z[rows], result.spread[rows], result.beta[rows]
-
-
 def _restore(
     tracked: _Tracked, stored: dict[str, Any] | None, fired: tuple[int, str] | None
 ) -> None:
@@ -272,15 +256,3 @@ def _state_row(tracked: _Tracked) -> dict[str, Any]:
         "timeframe": tracked.rule.tf,
         "updated_ms": time.time_ns() // 1_000_000,
     }
-
-
-def _in_open_gaps(ts: np.ndarray, tf_s: int, gaps: object, symbols: tuple[str, str]) -> np.ndarray:
-    """True for bars overlapping an open gap of either leg."""
-    blocked = np.zeros(ts.size, dtype=bool)
-    for gap in gaps.itertuples(index=False):  # type: ignore[attr-defined]
-        if gap.symbol not in symbols:
-            continue
-        first = (gap.to_ms if pd.isna(gap.from_ms) else gap.from_ms) // 1000
-        last = gap.to_ms // 1000
-        blocked |= (ts + tf_s > first) & (ts <= last)
-    return blocked

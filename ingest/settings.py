@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from analytics.vocabulary import DirectionFilter, HedgeMethod, Timeframe
+
 ENV_PREFIX = "PAIRWATCH_"
 CONFIG_ENV = "PAIRWATCH_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
@@ -36,7 +38,6 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
 QUALIFIED_SYMBOL = re.compile(r"^(?:(spot|usdm):)?([A-Z0-9]{2,20})$")
 MARKETS = ("spot", "usdm")
 PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-TIMEFRAMES = ("1s", "1m", "5m")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -72,8 +73,6 @@ def _check_base_url(value: str) -> str:
 
 Symbol = Annotated[str, AfterValidator(_check_symbol)]
 BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
-Timeframe = Literal["1s", "1m", "5m"]
-HedgeMethod = Literal["ols", "rolling", "kalman", "robust"]
 
 
 class _Section(BaseModel):
@@ -214,7 +213,7 @@ class AlertRuleSettings(_Section):
     entry_z: float = Field(default=2.0, gt=0, le=20)
     exit_z: float = Field(default=0.5, ge=0, le=20)
     cooldown_s: float = Field(default=60.0, ge=0, le=86_400)
-    direction: Literal["UP", "DOWN", "both"] = "both"
+    direction: DirectionFilter = "both"
     timeframe: Timeframe = "1s"
     window: int = Field(default=60, ge=5, le=100_000)
 

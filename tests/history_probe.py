@@ -11,9 +11,10 @@ import math
 
 from sqlalchemy import Engine
 
-from analytics.bars import TIMEFRAMES, aligned_closes, resample_bars
+from analytics.bars import aligned_closes, resample_bars
 from analytics.errors import AnalyticsError
 from analytics.pipeline import PairParams, compute_pair
+from analytics.vocabulary import BAR_SECONDS
 from ingest.storage import last_bar_time, read_bars
 
 TF_WINDOWS = {"1s": 300, "1m": 300, "5m": 200}
@@ -22,7 +23,7 @@ TF_WINDOWS = {"1s": 300, "1m": 300, "5m": 200}
 
 def newest_z(engine: Engine, base: str, hedge: str, tf: str, window: int) -> float | None:
     """The z of the newest complete bar of ``base``/``hedge`` at ``tf`` (None: not enough)."""
-    size = TIMEFRAMES[tf]
+    size = BAR_SECONDS[tf]
     with engine.connect() as conn:
         latest = last_bar_time(conn, (base, hedge))
         if len(latest) < 2:

@@ -17,6 +17,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Output, callback, dcc, html, register_page
 
+from analytics.vocabulary import HEDGE_METHODS
 from dashboard import components, figures
 from dashboard.context import services
 from dashboard.ids import SHELL, SPREAD
@@ -31,7 +32,7 @@ from dashboard.pagekit import (
     shared_render,
     zone_of,
 )
-from dashboard.params import HEDGE_METHODS, View
+from dashboard.params import View
 from dashboard.refresh import refresh_slot
 from dashboard.services import PairResult
 

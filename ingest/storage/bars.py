@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, case, delete, func, select
 
+from analytics.vocabulary import BAR_COLUMNS
 from ingest.storage.dialect import upsert_insert
 from ingest.storage.records import Trade
 from ingest.storage.schema import bars_1s
 from ingest.storage.trades import trades_between_times
 
-BAR_COLUMNS = ("ts_s", "open", "high", "low", "close", "volume", "vwap", "n_trades")
 _INTEGER_COLUMNS = frozenset({"ts_s", "n_trades"})
 
 

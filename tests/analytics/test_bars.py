@@ -6,7 +6,7 @@ import pytest
 
 from analytics import (
     BAR_COLUMNS,
-    TIMEFRAMES,
+    BAR_SECONDS,
     ParameterError,
     align_legs,
     align_pair,
@@ -78,10 +78,10 @@ def _pandas_resample(bars: pd.DataFrame, seconds: int) -> pd.DataFrame:
 def test_resample_equals_pandas_resample(tf: str) -> None:
     bars = _bars_1s()
     got = resample_bars(bars, tf)
-    want = _pandas_resample(bars, TIMEFRAMES[tf])
+    want = _pandas_resample(bars, BAR_SECONDS[tf])
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
     assert list(got.columns) == list(BAR_COLUMNS)
-    assert (got["ts_s"] % TIMEFRAMES[tf] == 0).all()
+    assert (got["ts_s"] % BAR_SECONDS[tf] == 0).all()
 
 
 def test_resample_labels_by_start_and_sorts_input() -> None:

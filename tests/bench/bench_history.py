@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from analytics.bars import TIMEFRAMES
+from analytics.vocabulary import BAR_SECONDS
 from ingest.storage import make_engine
 from tests.bench.common import REPO, save, simulator_process, table, wait_for
 from tests.history_probe import TF_WINDOWS, newest_z
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         without = first_z_seconds(
             workdir, {"one_second_hours": 0, "one_minute_days": 0}, args.baseline_s
         )
-    waits = {tf: float(window * TIMEFRAMES[tf]) for tf, window in TF_WINDOWS.items()}
+    waits = {tf: float(window * BAR_SECONDS[tf]) for tf, window in TF_WINDOWS.items()}
     rows = [
         [
             tf,
