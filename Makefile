@@ -43,9 +43,11 @@ bench: $(DEV)
 soak: $(DEV)
 	$(BIN)/python -m tests.reliability.soak --minutes 10
 
+## lint: ruff (lint and format) and mypy over the three packages; CI runs it before the tests
 lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy analytics ingest dashboard
 
 format: $(DEV)
 	$(BIN)/ruff format .

@@ -5,7 +5,7 @@ before the hole (``from_ms``) to the trade after it (``to_ms``); when the trade 
 known, the span starts at ``to_ms``, and when neither is known (a hole reported by the exchange
 alone) it is the instant the gap was detected. A bar ``[t, t + bar_seconds)`` is affected when
 it meets that closed span. The alert worker blocks such bars and the dashboard warns about a
-window that holds one; both call :func:`bars_in_gaps`.
+window that holds one; both go through :func:`overlaps`.
 """
 
 from collections.abc import Sequence
@@ -39,11 +39,11 @@ def gap_spans_ms(gaps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return from_ms.to_numpy(dtype=np.int64), to_ms.to_numpy(dtype=np.int64)
 
 
-def bars_in_gaps(
+def overlaps(
     bar_start_s: Sequence[int] | np.ndarray, bar_seconds: int, gaps: pd.DataFrame
 ) -> np.ndarray:
     """
-    True for each bar that meets the time span of any gap in ``gaps``.
+    Which bar meets which gap: the one rule, as a matrix.
 
     Parameters
     ----------
@@ -52,16 +52,28 @@ def bars_in_gaps(
     bar_seconds : int
         Bar length; a whole window is one bar of its own length.
     gaps : pd.DataFrame
-        Columns :data:`GAP_TIME_COLUMNS` (already filtered to the legs and states that matter).
+        Columns :data:`GAP_TIME_COLUMNS`.
 
     Returns
     -------
-    np.ndarray of bool
+    np.ndarray of bool, shape (bars, gaps)
+        True where bar ``[t, t + bar_seconds)`` meets the gap's closed time span.
     """
     starts = np.asarray(bar_start_s, dtype=np.int64) * 1000
     length = check_window("bar_seconds", bar_seconds, minimum=1) * 1000
     if gaps.empty or starts.size == 0:
-        return np.zeros(starts.size, dtype=bool)
+        return np.zeros((starts.size, len(gaps)), dtype=bool)
     first, last = gap_spans_ms(gaps)
-    meets = (starts[:, None] + length > first[None, :]) & (starts[:, None] <= last[None, :])
-    return np.asarray(meets.any(axis=1), dtype=bool)
+    return (starts[:, None] + length > first[None, :]) & (starts[:, None] <= last[None, :])
+
+
+def bars_in_gaps(
+    bar_start_s: Sequence[int] | np.ndarray, bar_seconds: int, gaps: pd.DataFrame
+) -> np.ndarray:
+    """True for each bar that meets the time span of any gap in ``gaps`` (see :func:`overlaps`)."""
+    return np.asarray(overlaps(bar_start_s, bar_seconds, gaps).any(axis=1), dtype=bool)
+
+
+def gaps_in_window(start_s: int, length_s: int, gaps: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``gaps`` that meet the window ``[start_s, start_s + length_s)``."""
+    return gaps[overlaps([start_s], length_s, gaps)[0]] if not gaps.empty else gaps

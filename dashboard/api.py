@@ -23,9 +23,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.backtest import TRADE_COLUMNS
 from analytics.pipeline import PairSnapshot
-from analytics.vocabulary import TIMEFRAMES
+from analytics.vocabulary import DIRECTIONS, TIMEFRAMES
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
+from dashboard.data import alert_log, feed, pairs, windows
 from dashboard.errors import QueryError
 from dashboard.params import (
     MAX_SPAN_S,
@@ -37,6 +38,8 @@ from dashboard.params import (
     parse_time,
     parse_view,
 )
+from dashboard.wording import notice_text
+from ingest.storage import StorageError
 
 api = Blueprint("pairwatch_api", __name__)
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -97,6 +100,12 @@ def _view_fields(view: View) -> dict[str, Any]:
     }
 
 
+@api.errorhandler(StorageError)
+def _storage_unusable(exc: StorageError) -> tuple[Response, int]:
+    """A database the dashboard cannot read (not initialised yet, newer schema): 503, why."""
+    return jsonify({"error": str(exc), "parameter": None}), 503
+
+
 @api.errorhandler(QueryError)
 def _bad_query(exc: QueryError) -> tuple[Response, int]:
     return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
@@ -116,13 +125,15 @@ def healthz() -> tuple[Response, int]:
     try:
         with services().engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+    except StorageError as exc:
+        return jsonify({"status": "error", "error": str(exc)}), 503
     except SQLAlchemyError:
         return jsonify({"status": "error", "error": "database unavailable"}), 503
     return jsonify({"status": "ok"}), 200
 
 
 @api.get("/api/v1/pairs")
-def pairs() -> Response:
+def pair_list() -> Response:
     fmt = _format(_query(()))
     settings = services().settings
     frame = pd.DataFrame(
@@ -151,7 +162,7 @@ def bars() -> Response:
         end = start + MAX_SPAN_S
     if end is not None and start is None:
         start = end - 3600
-    frame = services().bars(symbol, tf, start, end)
+    frame = windows.bars(services(), symbol, tf, start, end)
     return _table(
         frame,
         fmt,
@@ -172,7 +183,7 @@ def analytics() -> Response:
     parse_pair(settings, query["pair"])
     series = parse_choice("series", query.get("series", "false"), ("true", "false", "1", "0"))
     view = parse_view(settings, {k: v for k, v in query.items() if k != "series"}, strict=True)
-    result = services().pair_result(view)
+    result = pairs.pair_result(services(), view)
     latest = result.analytics.latest if result.analytics else None
     aligned = result.window.aligned
     nan = np.full(len(result.ts), np.nan)
@@ -196,7 +207,7 @@ def analytics() -> Response:
         "corr_window": view.corr_window,
         "n": len(result.ts),
         "last_ts": int(result.ts[-1]) if len(result.ts) else None,
-        "notices": [n.text for n in result.notices],
+        "notices": [notice_text(n) for n in result.notices],
         "warming_up": (
             {"bars": result.warmup.bars, "needed": result.warmup.needed} if result.warmup else None
         ),
@@ -215,15 +226,17 @@ def alerts() -> Response:
     fmt = _format(query)
     settings = services().settings
     pair = parse_pair(settings, query["pair"]).name if "pair" in query else None
-    direction = query.get("direction")
-    if direction is not None:
-        direction = parse_choice("direction", direction, ("up", "down")).upper()
+    raw_direction = query.get("direction")
+    direction = (
+        None if raw_direction is None else parse_choice("direction", raw_direction, DIRECTIONS)
+    )
     start = parse_time("start", query["start"]) if "start" in query else None
     end = parse_time("end", query["end"]) if "end" in query else None
     if start is not None and end is not None and start > end:
         raise QueryError("start", "start must not be after end")
     limit = parse_int("limit", query["limit"], 1, 10_000) if "limit" in query else 1000
-    frame = services().alerts(
+    frame = alert_log.alerts(
+        services(),
         pair=pair,
         direction=direction,
         start_ms=None if start is None else start * 1000,
@@ -273,7 +286,7 @@ def backtest() -> Response:
     if "pair" not in query:
         raise QueryError("pair", "pair is required")
     view = _backtest_view(query)
-    outcome = services().backtest(view)
+    outcome = pairs.backtest(services(), view)
     result = outcome.result
     trades = result.trades if result is not None else pd.DataFrame(columns=list(TRADE_COLUMNS))
     if fmt == "csv":
@@ -307,25 +320,75 @@ def backtest() -> Response:
             "equity": [_json_value(v) for v in equity.tolist()],
         },
         "stats": stats,
-        "notices": [n.text for n in outcome.notices],
+        "notices": [notice_text(n) for n in outcome.notices],
     }
     return jsonify(body)
+
+
+def _symbol_body(line: feed.SymbolStatus) -> dict[str, Any]:
+    """One symbol of ``/api/v1/status``: light, connection, counters, gaps, completeness."""
+    light, ledger, quote = line.light, line.ledger, line.quote
+    return {
+        "symbol": light.symbol,
+        "light": light.light,
+        "reason": light.reason,
+        "connected": line.connected,
+        "link_state": line.link_state,
+        "source": line.source,
+        "last_trade_ms": light.last_trade_ms,
+        "last_bar_s": line.last_bar_s,
+        "reconnects": light.reconnects,
+        "rate": light.rate,
+        "rejected_frames": sum(line.rejected.values()),
+        "rejected": dict(line.rejected),
+        "dropped_trades": line.dropped_trades,
+        "mark_price": None if quote is None else quote.mark_price,
+        "funding_rate": None if quote is None else quote.funding_rate,
+        "next_funding_ms": None if quote is None else quote.next_funding_ms,
+        "gaps": {"open": ledger.open, "filled": ledger.filled, "lost": ledger.lost},
+        "missing_ids": ledger.missing_ids,
+        "completeness": ledger.fraction,
+    }
+
+
+def _status_body(report: feed.StatusReport) -> dict[str, Any]:
+    return {
+        "now_ms": report.now_ms,
+        "simulated": report.simulated,
+        "ingestor_stopped_for_s": report.ingestor_stopped_for_s,
+        "symbols": [_symbol_body(line) for line in report.symbols],
+        "rest": report.rest_note,
+        "history": [
+            {
+                "symbol": row.symbol,
+                "interval": row.interval,
+                "state": row.state,
+                "loaded": round(row.fraction, 4),
+                "from_s": row.from_s,
+                "to_s": row.to_s,
+                "text": f"history: {row.describe()}",
+            }
+            for row in report.history
+        ],
+    }
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A status line for CSV: nested counters as ``gaps_open``, ``rejected_invalid_json`` …"""
+    nested = ("gaps", "rejected")
+    flat = {k: v for k, v in row.items() if k not in nested}
+    for name in nested:
+        flat |= {f"{name}_{k}": v for k, v in row[name].items()}
+    return flat
 
 
 @api.get("/api/v1/status")
 def status() -> Response:
     query = _query(())
-    report = services().status_report()
+    body = _status_body(feed.status_report(services()))
     if _format(query) == "csv":
-        rows = [
-            {
-                **{k: v for k, v in r.items() if k != "gaps"},
-                **{f"gaps_{k}": v for k, v in r["gaps"].items()},
-            }
-            for r in report["symbols"]
-        ]
-        return _csv(pd.DataFrame(rows), "status")
-    return jsonify(report)
+        return _csv(pd.DataFrame([_flat(row) for row in body["symbols"]]), "status")
+    return jsonify(body)
 
 
 RULE_FIELDS = (
@@ -352,7 +415,7 @@ def rules() -> Response:
     pair = parse_pair(services().settings, query["pair"]).name if "pair" in query else None
     rows = [
         {field: getattr(s, "name" if field == "rule" else field) for field in RULE_FIELDS}
-        for s in services().rule_states()
+        for s in alert_log.rule_states(services())
         if pair is None or s.pair == pair
     ]
     frame = pd.DataFrame(rows, columns=list(RULE_FIELDS), dtype=object)

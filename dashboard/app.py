@@ -1,7 +1,8 @@
 """The app factory: ``create_app(settings)`` builds the one Dash app of a process.
 
 Owns the composition root: the Dash Pages app (pages from ``dashboard/pages/``, vendored dark
-theme from ``assets/``, no CDN), the shell layout and callbacks, the per-process
+theme from ``assets/``, no CDN), the shell layout and callbacks, the callback error policy (a
+database the dashboard cannot read leaves outputs as they are), the per-process
 ``DataService`` stored on the Flask server, the API blueprint and the HTTP hardening. Build it
 once per process: Dash Pages registers page callbacks globally and hands them to the first app
 that serves a request.
@@ -17,8 +18,17 @@ from dashboard import api, security, shell
 from dashboard.context import EXTENSION_KEY
 from dashboard.services import DataService
 from ingest.settings import Settings
+from ingest.storage import StorageError
 
 DARK_HTML = '<html data-bs-theme="dark">'
+
+
+def _callback_failed(exc: Exception) -> None:
+    """A callback that cannot read the database keeps its outputs (the shell's status area
+    says why, e.g. "database not initialised — start the ingestor"); other errors propagate."""
+    if isinstance(exc, StorageError):
+        return
+    raise exc
 
 
 def create_app(settings: Settings, service: DataService | None = None) -> Dash:
@@ -31,6 +41,7 @@ def create_app(settings: Settings, service: DataService | None = None) -> Dash:
         external_stylesheets=[],
         serve_locally=True,
         suppress_callback_exceptions=False,
+        on_error=_callback_failed,
     )
     app.index_string = app.index_string.replace("<html>", DARK_HTML, 1)
     server = app.server

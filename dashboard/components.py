@@ -15,15 +15,17 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from dashboard.data.feed import PerpQuote
+from dashboard.data.notices import Notice, Warmup
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.params import LOOKBACK_MINUTES
-from dashboard.services import Notice, PerpQuote, Warmup
 from dashboard.timefmt import format_time
+from dashboard.wording import notice_text, warmup_text
 
 
 def notice_alerts(notices: Sequence[Notice]) -> list[dbc.Alert]:
     """One alert per notice, in order (an empty list when all is well)."""
-    return [dbc.Alert(n.text, color=n.level, class_name="py-2 mb-2") for n in notices]
+    return [dbc.Alert(notice_text(n), color=n.level, class_name="py-2 mb-2") for n in notices]
 
 
 def warmup_progress(warmup: Warmup | None) -> list[Component]:
@@ -31,7 +33,7 @@ def warmup_progress(warmup: Warmup | None) -> list[Component]:
     if warmup is None:
         return []
     return [
-        html.Div(warmup.text, className="small text-body-secondary mb-1"),
+        html.Div(warmup_text(warmup), className="small text-body-secondary mb-1"),
         dbc.Progress(
             value=warmup.bars,
             max=warmup.needed,

@@ -2,20 +2,20 @@
 
 Owns the meaning of the status lights (green: a trade within 5 s; orange: stale or
 reconnecting; red: disconnected, no heartbeat, or never seen), the "ingestor stopped" rule (no
-status update for more than 10 s), the reading of a failed connection attempt out of a row's
-``reason`` and the completeness of a symbol's trade-id range (share of ids not inside an open or
-lost gap). No I/O: services pass the rows and the clock in.
+status update for more than 10 s) and the failed connection attempt of a running ingestor. Every
+rule reads typed columns (``connected``, ``link_state``, ``connect_error``, ``retry_at_ms``);
+``reason`` is shown on hover and never parsed. No I/O: the data layer passes rows and the clock.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 import pandas as pd
+
+from ingest.storage import LinkState
 
 LIVE_TRADE_MS = 5_000
 STOPPED_AFTER_MS = 10_000
@@ -59,7 +59,8 @@ def classify(row: dict[str, object] | None, symbol: str, now_ms: int) -> SymbolH
     if heartbeat_age > STOPPED_AFTER_MS:
         return health("red", f"ingestor stopped: no status update for {heartbeat_age // 1000} s")
     if not row.get("connected"):
-        if reconnects > 0 or "reconnect" in reason.lower():
+        retrying = row.get("link_state") in (LinkState.RECONNECTING, LinkState.CONNECT_FAILED)
+        if reconnects > 0 or retrying:
             return health("orange", f"reconnecting ({reconnects} so far) {reason}".strip())
         return health("red", f"disconnected {reason}".strip())
     if last_trade is None:
@@ -84,12 +85,6 @@ def ingestor_stopped_for(status: pd.DataFrame, now_ms: int) -> int | None:
     return age // 1000 if age > STOPPED_AFTER_MS else None
 
 
-CONNECT_FAILURE = re.compile(
-    r"cannot connect to \S+: (?P<error>.+); retry at (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"
-)
-"""A failed attempt's reason, as ``ingest.feedstate.connect_failure_reason`` writes it."""
-
-
 @dataclass(frozen=True, slots=True)
 class ConnectFailure:
     """The feed's last connection attempt failed with ``error``; the next is at ``retry_at_ms``."""
@@ -104,45 +99,14 @@ def connect_failure(
     """The failed connection of a running ingestor, read from the status rows of ``symbols``.
 
     None when every row is connected, when the ingestor stopped (its own notice says so), or
-    when no reason describes a failed attempt (a drop of a working connection, say).
+    when the link is not in ``connect_failed`` (a drop of a working connection, say).
     """
     if status.empty:
         return None
     for row in status[status["symbol"].isin(list(symbols))].to_dict("records"):
         fresh = now_ms - (_as_int(row.get("updated_ms")) or 0) <= STOPPED_AFTER_MS
-        match = CONNECT_FAILURE.search(str(row.get("reason") or ""))
-        if fresh and not row.get("connected") and match is not None:
-            retry_at = datetime.strptime(match["at"], "%Y-%m-%dT%H:%M:%S%z")
-            return ConnectFailure(match["error"], int(retry_at.timestamp()) * 1000)
+        failed = row.get("link_state") == LinkState.CONNECT_FAILED
+        retry_at = _as_int(row.get("retry_at_ms"))
+        if fresh and failed and not row.get("connected") and retry_at is not None:
+            return ConnectFailure(str(row.get("connect_error") or ""), retry_at)
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class GapCounts:
-    """Gap ledger summary of one symbol, with the completeness of its trade-id range."""
-
-    open: int
-    filled: int
-    lost: int
-    missing_ids: int
-    completeness: float | None
-
-
-def gap_counts(
-    gaps: pd.DataFrame, symbol: str, first_id: int | None, last_id: int | None
-) -> GapCounts:
-    """Counts per state and ``1 - missing / span`` over ids ``first_id..last_id``."""
-    mine = gaps[gaps["symbol"] == symbol] if not gaps.empty else gaps
-    counts = {
-        state: int((mine["state"] == state).sum()) if not mine.empty else 0
-        for state in ("open", "filled", "lost")
-    }
-    missing = 0
-    if not mine.empty:
-        unresolved = mine[mine["state"] != "filled"]
-        missing = int((unresolved["to_id"] - unresolved["from_id"] + 1).clip(lower=0).sum())
-    completeness = None
-    if first_id is not None and last_id is not None:
-        span = max(last_id - first_id + 1, 1)
-        completeness = max(0.0, 1.0 - missing / span)
-    return GapCounts(counts["open"], counts["filled"], counts["lost"], missing, completeness)

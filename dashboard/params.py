@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode
 
 from analytics.backtest import FILLS, Fill
@@ -24,6 +24,7 @@ from ingest.settings import Settings
 
 LOOKBACK_MINUTES = (5, 15, 30, 60, 240, 720, 1440)
 DEFAULT_LOOKBACK_MINUTES = 60
+Choice = TypeVar("Choice", bound=str)
 MAX_SPAN_S = 2 * 86_400
 """Longest span of 1-second bars one view or API call may read per leg."""
 MAX_RAW_LENGTH = 64
@@ -137,12 +138,14 @@ def parse_symbol(settings: Settings, raw: object, name: str = "symbol") -> str:
     return value
 
 
-def parse_choice(name: str, raw: object, allowed: Iterable[str]) -> str:
+def parse_choice(name: str, raw: object, allowed: Iterable[Choice]) -> Choice:
+    """``raw`` (case-insensitive) as one of ``allowed``, typed as the options are."""
     value = _text(name, raw).lower()
     options = tuple(allowed)
-    if value not in options:
-        raise QueryError(name, f"{name} must be one of {', '.join(options)}")
-    return value
+    for option in options:
+        if option.lower() == value:
+            return option
+    raise QueryError(name, f"{name} must be one of {', '.join(options)}")
 
 
 def parse_int(name: str, raw: object, low: int, high: int) -> int:

@@ -22,10 +22,12 @@ from dash.exceptions import MissingCallbackContextException
 
 from analytics.vocabulary import TIMEFRAMES
 from dashboard.context import services
+from dashboard.data.feed import feed_overview
 from dashboard.ids import SHELL
 from dashboard.params import merge_query, pair_choices, parse_view, query_values
 from dashboard.timefmt import display_zone, format_time
 from ingest.settings import Settings
+from ingest.storage import StorageError
 
 SHARED_KEYS = ("pair", "tf", "utc")
 REFRESH_CHOICES_S = (1, 2, 3, 5, 10)
@@ -178,8 +180,13 @@ def status_lights(_tick: int | None, _clicks: int | None, search: str | None) ->
     """Per-symbol lights with the reason on hover, the SIMULATED badge and the update time."""
     service = services()
     settings = service.settings
-    feed = service.feed_overview()
     zone = display_zone(settings.dashboard.timezone, parse_view(settings, query_values(search)).utc)
+    stamp = f"updated {format_time(service.now_ms() / 1000, zone)}"
+    try:
+        feed = feed_overview(service)
+    except StorageError as exc:  # no database yet: say so where the lights would be
+        problem = html.Span(str(exc), id="pw-storage-error", className="badge text-bg-danger")
+        return [problem], {"display": "none"}, stamp
     lights = [
         html.Span(
             light.symbol,
@@ -191,7 +198,6 @@ def status_lights(_tick: int | None, _clicks: int | None, search: str | None) ->
         for light in feed.lights
     ]
     badge = {"display": "inline-block" if feed.simulated else "none"}
-    stamp = f"updated {format_time(service.now_ms() / 1000, zone)}"
     stamp += f" · last bar {format_time(feed.latest_bar_s, zone, with_date=False)}"
     return lights, badge, stamp
 

@@ -44,6 +44,7 @@ from analytics import (
 )
 from ingest.settings import AlertRuleSettings, Settings
 from ingest.storage import (
+    GapState,
     insert_alerts,
     last_alert_times,
     read_bars,
@@ -51,6 +52,7 @@ from ingest.storage import (
     rule_states_by_rule,
     upsert_rule_states,
 )
+from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
 WEBHOOK_RETRIES = 3
@@ -69,20 +71,51 @@ class _Tracked:
     last_bar_s: int | None = None  # that bar's time (epoch s)
 
 
-class AlertWorker:
+class WebhookSender(Worker):
+    """Posts fired alerts to ``alerts.webhook_url`` off the evaluation thread, with retries."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        super().__init__("webhook")
+        self._url, self._timeout_s = url, timeout_s
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1000)
+
+    def post(self, row: dict[str, Any]) -> None:
+        """Queue one alert; a full queue drops it with a warning (ingestion never waits)."""
+        try:
+            self._queue.put_nowait(row)
+        except queue.Full:
+            log.warning("webhook queue full; alert %s not posted", row)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                row = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            for attempt in range(WEBHOOK_RETRIES):
+                try:
+                    response = requests.post(self._url, json=row, timeout=self._timeout_s)
+                    if response.status_code < 500:
+                        break
+                except requests.RequestException as exc:
+                    log.warning("webhook attempt %d failed: %s", attempt + 1, type(exc).__name__)
+                if self._stopping.wait(2**attempt):
+                    return
+
+
+class AlertWorker(Worker):
     """Evaluates ``settings.alerts.rules`` on fresh bars until stopped."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
+        super().__init__("alerts")
         self._engine = engine
         self._settings = settings
         self._newest = 0
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._webhooks: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1000)
+        self._bar_closed = threading.Event()
         self.fired = 0
         self._rules = [self._track(rule) for rule in settings.alerts.rules]
-        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
-        self._sender = threading.Thread(target=self._send_webhooks, name="webhook", daemon=True)
+        url = settings.alerts.webhook_url
+        self._sender = WebhookSender(url, settings.alerts.webhook_timeout_s) if url else None
 
     def _track(self, config: AlertRuleSettings) -> _Tracked:
         pair = self._settings.pair(config.pair)
@@ -108,25 +141,30 @@ class AlertWorker:
             _restore(tracked, stored.get((*key, rule.tf)), fired.get(key))
         with self._engine.begin() as conn:
             upsert_rule_states(conn, [_state_row(tracked) for tracked in self._rules])
-        self._thread.start()
-        self._sender.start()
+        super().start()
+        if self._sender is not None:
+            self._sender.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
-        """Stop evaluating; pending webhooks are abandoned after ``timeout``."""
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join(timeout)
-        self._sender.join(timeout)
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Stop evaluating and sending within ``timeout`` (pending webhooks are abandoned)."""
+        deadline = time.monotonic() + timeout
+        ended = super().stop(timeout)
+        if self._sender is not None:
+            ended = self._sender.stop(max(0.05, deadline - time.monotonic())) and ended
+        return ended
 
     def notify(self, newest_second: int) -> None:
         """Called by the writer after a commit; cheap and non-blocking."""
         self._newest = max(self._newest, newest_second)
-        self._wake.set()
+        self._bar_closed.set()
+
+    def _wake(self) -> None:
+        self._bar_closed.set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(1.0)
-            self._wake.clear()
+            self._bar_closed.wait(1.0)
+            self._bar_closed.clear()
             if self._stopping.is_set() or not self._newest:
                 continue
             for tracked in self._rules:
@@ -156,7 +194,7 @@ class AlertWorker:
                 )
                 for symbol in legs
             ]
-            gaps = read_gaps(conn, state="open")
+            gaps = read_gaps(conn, state=GapState.OPEN)
         aligned = aligned_closes(
             bars[0],
             bars[1],
@@ -201,28 +239,8 @@ class AlertWorker:
         self.fired += len(rows)
         for row in rows:
             log.info("ALERT %s %s %s z=%.2f", row["pair"], row["rule"], row["direction"], row["z"])
-            if self._settings.alerts.webhook_url:
-                try:
-                    self._webhooks.put_nowait(row)
-                except queue.Full:
-                    log.warning("webhook queue full; alert %s not posted", row)
-
-    def _send_webhooks(self) -> None:
-        url, timeout = self._settings.alerts.webhook_url, self._settings.alerts.webhook_timeout_s
-        while not self._stopping.is_set():
-            try:
-                row = self._webhooks.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            for attempt in range(WEBHOOK_RETRIES):
-                try:
-                    response = requests.post(url or "", json=row, timeout=timeout)
-                    if response.status_code < 500:
-                        break
-                except requests.RequestException as exc:
-                    log.warning("webhook attempt %d failed: %s", attempt + 1, type(exc).__name__)
-                if self._stopping.wait(2**attempt):
-                    return
+            if self._sender is not None:
+                self._sender.post(row)
 
 
 def _restore(

@@ -27,6 +27,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -42,7 +43,7 @@ from ingest.errors import RestError
 from ingest.feedstate import FeedState, now_ms
 from ingest.rest import RestClient
 from ingest.settings import FeedSettings
-from ingest.storage import note_gap_attempt, read_gaps
+from ingest.storage import GapState, note_gap_attempt, read_gaps
 from ingest.storage.records import Trade
 from ingest.worker import Worker
 from ingest.writer import BackfillBatch, Writer
@@ -60,6 +61,7 @@ class Backfiller(Worker):
     """Fills the open gaps of one connection's symbols from REST on its own thread.
 
     ``exchange`` maps each stored key the backfiller owns to its exchange symbol (REST names).
+    ``clock`` (monotonic seconds) times the retries and ``poll_s`` is the pause between passes.
     """
 
     def __init__(
@@ -72,6 +74,8 @@ class Backfiller(Worker):
         *,
         rest: RestClient,
         exchange: dict[str, str],
+        clock: Callable[[], float] = time.monotonic,
+        poll_s: float = POLL_S,
     ) -> None:
         super().__init__("backfill")
         self._engine = engine
@@ -84,6 +88,8 @@ class Backfiller(Worker):
         self._probe_retry_at = 0.0
         self._rest = rest
         self._exchange = exchange
+        self._clock = clock
+        self._poll_s = poll_s
         self._woken = threading.Event()
         self._done: set[int] = set()
         self._retry_at: dict[int, float] = {}
@@ -97,20 +103,20 @@ class Backfiller(Worker):
                 self._pass()
             except Exception:  # a database hiccup must not end backfill for the process's life
                 log.exception("backfill pass failed; retrying")
-            self._woken.wait(POLL_S)
+            self._woken.wait(self._poll_s)
             self._woken.clear()
 
     def _pass(self) -> None:
         self._probe_newest_trades()
         with self._engine.connect() as conn:
-            pending = read_gaps(conn, state="open")
+            pending = read_gaps(conn, state=GapState.OPEN)
         for gap in pending.sort_values("id").itertuples(index=False):
             if gap.symbol not in self._exchange:
                 continue  # another connection's symbol
             gap_id = int(gap.id)
             if self._stopping.is_set():
                 return
-            if gap_id in self._done or time.monotonic() < self._retry_at.get(gap_id, 0.0):
+            if gap_id in self._done or self._clock() < self._retry_at.get(gap_id, 0.0):
                 continue
             try:
                 self._fill(gap_id, gap.symbol, int(gap.from_id), int(gap.to_id), gap.from_ms)
@@ -124,12 +130,12 @@ class Backfiller(Worker):
         log.warning("backfill of %s gap %d (attempt %d): %s", symbol, gap_id, attempts, exc)
         if exc.refused and attempts >= MAX_REFUSALS:
             reason = f"REST refused {attempts} times: {exc}"
-            self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], "lost", reason))
+            self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], GapState.LOST, reason))
             self._done.add(gap_id)
             return
         with self._engine.begin() as conn:
             note_gap_attempt(conn, gap_id, str(exc))
-        self._retry_at[gap_id] = time.monotonic() + min(2.0**attempts, RETRY_CAP_S)
+        self._retry_at[gap_id] = self._clock() + min(2.0**attempts, RETRY_CAP_S)
 
     def _fill(
         self, gap_id: int, symbol: str, from_id: int, to_id: int, from_ms: float | None
@@ -146,10 +152,10 @@ class Backfiller(Worker):
         if self._stopping.is_set():
             return
         missing += max(0, to_id - next_id + 1)
-        state = "filled" if missing == 0 else "lost"
+        state = GapState.FILLED if missing == 0 else GapState.LOST
         reason = "" if missing == 0 else f"{missing} of {to_id - from_id + 1} ids not served"
         if missing and self._feed.market == "usdm":
-            reason += _usdm_import_hint(symbol, from_ms)
+            reason += _usdm_import_hint(self._exchange[symbol], from_ms)
         self._writer.backfills.put(BackfillBatch(gap_id, symbol, [], state, reason))
         self._done.add(gap_id)
         log.info("gap %s %d-%d %s %s", symbol, from_id, to_id, state, reason)
@@ -162,7 +168,7 @@ class Backfiller(Worker):
             return
         if now_ms() - state.connected_ms < PROBE_AFTER_S * 1000:
             return
-        if time.monotonic() < self._probe_retry_at:
+        if self._clock() < self._probe_retry_at:
             return
         quiet = [s for s in state.symbols if state.last_trade_ms.get(s, 0) < state.connected_ms]
         feed = self._feed
@@ -175,7 +181,7 @@ class Backfiller(Worker):
             self._probe_failures += 1
             wait = min(2.0**self._probe_failures, RETRY_CAP_S)
             log.warning("newest-trade probe failed (%s); retrying in %.0f s", exc, wait)
-            self._probe_retry_at = time.monotonic() + wait
+            self._probe_retry_at = self._clock() + wait
             return
         self._probed_connection = connection
         self._probe_failures = 0

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import orjson
 
 from ingest.errors import IngestError
-from ingest.storage.records import Trade
+from ingest.storage.records import RejectKind, Trade
 
 MAX_FRAME_BYTES = 1_000_000
 Market = Literal["spot", "usdm"]
@@ -30,7 +30,7 @@ StreamKind = Literal["trade", "aggTrade"]
 class FrameError(IngestError):
     """A payload that is not a usable Binance frame; ``kind`` classifies it for counters."""
 
-    def __init__(self, kind: str, detail: str = "") -> None:
+    def __init__(self, kind: RejectKind, detail: str = "") -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
 

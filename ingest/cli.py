@@ -22,8 +22,10 @@ import pandas as pd
 from ingest.errors import IngestError, LockLostError
 from ingest.settings import ConfigError, Settings, load_settings, split_symbol
 from ingest.storage import (
+    GapState,
     StorageError,
     claim_feed_kind,
+    completeness_of,
     make_engine,
     read_gaps,
     read_history,
@@ -106,6 +108,7 @@ def _status(settings: Settings) -> int:
         rates = dict(feed[["symbol", "rate"]].itertuples(index=False))
         gaps = read_gaps(conn)
         history = read_history(conn)
+        records = completeness_of(conn, summary["symbol"])
     print(
         STATUS_ROW.format(
             "symbol",
@@ -118,8 +121,8 @@ def _status(settings: Settings) -> int:
         )
     )
     for row in summary.itertuples(index=False):
-        span = int(row.last_id) - int(row.first_id) + 1
-        is_open = (gaps["symbol"] == row.symbol) & (gaps["state"] == "open")
+        ledger = records[row.symbol]
+        complete = "-" if ledger.fraction is None else f"{ledger.fraction:.2%}"
         print(
             STATUS_ROW.format(
                 row.symbol,
@@ -127,8 +130,8 @@ def _status(settings: Settings) -> int:
                 _utc(row.first_ms),
                 _utc(row.last_ms),
                 f"{rates.get(row.symbol, 0.0):.1f}",
-                f"{int(row.rows) / span:.2%}",
-                int(is_open.sum()),
+                complete,
+                ledger.open,
             )
         )
     if summary.empty:
@@ -154,9 +157,9 @@ def _print_feed(feed: pd.DataFrame) -> None:
 
 
 def _print_gaps(gaps: pd.DataFrame, shown: int = 10) -> None:
-    for state in ("open", "filled", "lost"):
+    for state in GapState:
         print(f"gaps {state}: {int((gaps['state'] == state).sum())}")
-    unresolved = gaps[gaps["state"] != "filled"].head(shown)
+    unresolved = gaps[gaps["state"] != GapState.FILLED].head(shown)
     for gap in unresolved.itertuples(index=False):
         reason = f": {gap.reason}" if gap.reason else ""
         print(

@@ -13,18 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ingest.storage.records import Trade
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """Missing ids ``from_id..to_id`` (inclusive) of ``symbol``."""
-
-    symbol: str
-    from_id: int
-    to_id: int
-    from_ms: int | None
-    to_ms: int
+from ingest.storage.records import Gap, Trade
 
 
 @dataclass

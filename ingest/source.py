@@ -29,17 +29,19 @@ from ingest.backoff import AttemptLimit, Backoff
 from ingest.binance import Control, FrameError, MarkPrice, parse_frame, stream_url
 from ingest.feedstate import FeedState, connect_failure_reason, now_ms
 from ingest.settings import FeedSettings
-from ingest.storage.records import Trade
+from ingest.storage.records import LinkState, Trade
+from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
 WATCHDOG_PERIOD_S = 0.5
 
 
-class BinanceSource:
+class BinanceSource(Worker):
     """Reads trades of one connection's symbols into ``buffer`` until ``stop`` is called.
 
     ``exchange`` maps each stored key to its exchange symbol; trades are stored under the key
     (``usdm:BTCUSDT`` for a perpetual next to spot BTCUSDT), mark prices go to the state.
+    ``backoff`` and ``limit`` pace the reconnects (defaults: Binance's limits).
     """
 
     def __init__(
@@ -49,7 +51,11 @@ class BinanceSource:
         buffer: deque[Trade],
         buffer_max: int,
         state: FeedState,
+        *,
+        backoff: Backoff | None = None,
+        limit: AttemptLimit | None = None,
     ) -> None:
+        super().__init__("ws-reader")
         names = list(exchange.values())
         self.url = stream_url(feed.ws_url, feed.market, names, feed.stream)
         self._stored = {name: key for key, name in exchange.items()}
@@ -59,26 +65,30 @@ class BinanceSource:
         self._buffer = buffer
         self._buffer_max = buffer_max
         self._state = state
-        self._stopping = threading.Event()
+        self._backoff = backoff or Backoff()
+        self._limit = limit or AttemptLimit()
         self._app: websocket.WebSocketApp | None = None
         self._opened_at = 0.0
         self._opened = False
         self._error = ""
         self._got_data = False
-        self._thread = threading.Thread(target=self._run, name="ws-reader", daemon=True)
         self._watchdog = threading.Thread(target=self._watch, name="ws-watchdog", daemon=True)
 
     def start(self) -> None:
         """Start the reader and its watchdog."""
-        self._thread.start()
+        super().start()
         self._watchdog.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
-        """Close the connection and wait for the reader to end."""
-        self._stopping.set()
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Close the connection and wait up to ``timeout`` s; True when both threads ended."""
+        deadline = time.monotonic() + timeout
+        ended = super().stop(timeout)
+        if self._watchdog.ident is not None:  # it waits on the same stop event
+            self._watchdog.join(max(deadline - time.monotonic(), 0.05))
+        return ended and not self._watchdog.is_alive()
+
+    def _wake(self) -> None:
         self._close("stopping")
-        self._thread.join(timeout)
-        self._watchdog.join(timeout)
 
     def _close(self, reason: str) -> None:
         """End the current connection from any thread; the reader loop then reconnects or stops.
@@ -100,7 +110,7 @@ class BinanceSource:
         sock.abort()
 
     def _run(self) -> None:
-        backoff, limit = Backoff(), AttemptLimit()
+        backoff, limit = self._backoff, self._limit
         limit.delay_for(time.monotonic(), 0.0)
         while not self._stopping.is_set():
             self._got_data = False
@@ -121,22 +131,23 @@ class BinanceSource:
             if self._got_data:
                 backoff.reset()
             delay = limit.delay_for(time.monotonic(), backoff.next_delay())
-            if not self._opened:
+            if self._opened:
+                self._state.link = LinkState.RECONNECTING
+            else:
                 error = self._error or "closed before the handshake"
                 retry_at = now_ms() + round(delay * 1000)
-                self._state.reason = connect_failure_reason(self._host, error, retry_at)
+                reason = connect_failure_reason(self._host, error, retry_at)
+                self._state.failed_attempt(error[:200], retry_at, reason)
             log.warning("disconnected (%s); reconnecting in %.2f s", self._state.reason, delay)
             self._stopping.wait(delay)
         self._state.connected = False
+        self._state.link = LinkState.STOPPED
         self._state.reason = "stopped"
 
     def _on_open(self, _ws: websocket.WebSocketApp) -> None:
         self._opened_at = time.monotonic()
         self._opened = True
-        self._state.connected = True
-        self._state.connections += 1
-        self._state.connected_ms = now_ms()
-        self._state.reason = ""
+        self._state.opened(now_ms())
         self._state.last_msg_ms = now_ms()
         log.info("connected to %s", self.url)
         if self._stopping.is_set():  # a stop that raced the connect found no socket to close

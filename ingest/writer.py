@@ -18,7 +18,7 @@ import queue
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -36,7 +36,7 @@ from ingest.storage import (
     rebuild_bars,
     upsert_status,
 )
-from ingest.storage.records import Trade
+from ingest.storage.records import GapState, LinkState, Trade
 from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class BackfillBatch:
     gap_id: int
     symbol: str
     trades: list[Trade]
-    final_state: str | None = None
+    final_state: GapState | None = None
     reason: str = ""
 
 
@@ -148,7 +148,7 @@ class Writer(Worker):
                 insert_trades(conn, late)
                 _rebuild_seconds(conn, late)
             for gap in split.gaps:
-                open_gap(conn, {**asdict(gap), "detected_ms": stamp})
+                open_gap(conn, gap, stamp)
             for item in backfill:
                 if item.final_state:
                     close_gap(conn, item.gap_id, item.final_state, stamp, item.reason)
@@ -187,8 +187,7 @@ class Writer(Worker):
         final: bool,
     ) -> list[dict[str, Any]]:
         """The ``feed_status`` rows of one connection's symbols."""
-        note = state.counters_note()
-        rejected = state.rejected_total()
+        rejects = state.reject_columns()
         rows = []
         for symbol in state.symbols:
             instant = counts.get(symbol, 0) / elapsed_s
@@ -208,8 +207,11 @@ class Writer(Worker):
                     "last_trade_id": self.tracker.last_id(symbol),
                     "rate": rate,
                     "source": state.source,
-                    "reason": "; ".join(part for part in (reason, note) if part)[:REASON_MAX],
-                    "rejected_frames": rejected,
+                    "reason": reason[:REASON_MAX],
+                    "link_state": LinkState.STOPPED if final else state.link,
+                    "connect_error": state.connect_error[:REASON_MAX],
+                    "retry_at_ms": state.retry_at_ms,
+                    **rejects,
                     "dropped_trades": state.dropped,
                     "rest_note": state.rest_note[:REASON_MAX],
                     **_mark_columns(state.marks.get(symbol)),

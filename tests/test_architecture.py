@@ -87,3 +87,30 @@ def test_nothing_but_wsgi_and_tests_imports_dashboard() -> None:
 
 def test_wsgi_does_not_start_an_ingestor() -> None:
     assert not ours(imports_of(REPO / "wsgi.py"), "ingest") - {"ingest.settings"}
+
+
+def _calls(path: Path, name: str) -> list[ast.Call]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (getattr(node.func, "id", None) == name or getattr(node.func, "attr", None) == name)
+    ]
+
+
+@pytest.mark.parametrize("path", modules("dashboard"), ids=str)
+def test_dashboard_opens_the_database_read_only(path: Path) -> None:
+    """The web tier never runs DDL: every engine it makes says ``create=False``, and it never
+    reaches the schema machinery (``ensure_schema``, ``metadata.create_all``, migrations)."""
+    for call in _calls(path, "make_engine"):
+        create = [k for k in call.keywords if k.arg == "create"]
+        assert create and isinstance(create[0].value, ast.Constant), path
+        assert create[0].value.value is False, path
+    assert not _calls(path, "ensure_schema") and not _calls(path, "create_all"), path
+    assert not {n for n in imports_of(path) if "migrations" in n or n.endswith("schema")}, path
+
+
+def test_the_dashboard_makes_an_engine_somewhere() -> None:
+    """The read-only check above would pass vacuously if the engine moved out of sight."""
+    assert any(_calls(path, "make_engine") for path in modules("dashboard"))

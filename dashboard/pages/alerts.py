@@ -13,13 +13,16 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, register_page
 
+from analytics.vocabulary import DIRECTIONS
 from dashboard import components, grids
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
+from dashboard.data import alert_log
+from dashboard.data.alert_log import RuleState, RuleStatus
+from dashboard.data.notices import Notice, NoticeCode
 from dashboard.ids import ALERTS, SHELL
 from dashboard.pagekit import REFRESH_INPUTS, current_view, zone_of
 from dashboard.refresh import refresh_slot
-from dashboard.services import Notice, RuleState
 from dashboard.timefmt import format_time
 
 register_page(__name__, path="/alerts", name="Alerts", order=4, title="pairwatch · alerts")
@@ -27,7 +30,11 @@ register_page(__name__, path="/alerts", name="Alerts", order=4, title="pairwatch
 COLUMNS = ("time", "pair", "rule", "direction", "z", "spread", "beta", "state", "ts_ms")
 NUMERIC = ("z", "spread", "beta", "ts_ms")
 ALL = "all"
-BADGE_COLORS = {"armed": "success", "triggered": "danger", "waiting": "secondary"}
+BADGE_COLORS = {
+    RuleStatus.ARMED: "success",
+    RuleStatus.TRIGGERED: "danger",
+    RuleStatus.WAITING: "secondary",
+}
 
 
 def layout(**_query: str) -> html.Div:
@@ -89,9 +96,10 @@ def history(
     pair: str | None, direction: str | None, start: str | None, end: str | None, zone: str
 ) -> pd.DataFrame:
     """Filtered alerts with a display-time column, newest first."""
-    frame = services().alerts(
+    frame = alert_log.alerts(
+        services(),
         pair=None if pair in (None, ALL) else pair,
-        direction=None if direction in (None, ALL) else direction,
+        direction=next((d for d in DIRECTIONS if d == direction), None),
         start_ms=_bound_ms(start, zone, end=False),
         end_ms=_bound_ms(end, zone, end=True),
         limit=5000,
@@ -103,9 +111,9 @@ def history(
 
 def state_label(state: RuleState) -> str:
     """Badge text: the stored state, with the direction that triggered it."""
-    if state.state == "triggered":
+    if state.state == RuleStatus.TRIGGERED:
         return f"triggered {state.last_direction}" if state.last_direction else "triggered"
-    return "waiting for first bar" if state.state == "waiting" else "armed"
+    return "waiting for first bar" if state.state == RuleStatus.WAITING else "armed"
 
 
 def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
@@ -175,10 +183,10 @@ def refresh(  # noqa: PLR0917 - Dash passes callback arguments positionally
     with refresh_slot("alerts", session, SHELL.tick):
         zone = zone_of(current_view(search))
         frame = history(pair, direction, start, end, zone)
-        notices = [] if not frame.empty else [Notice("info", "No alerts match these filters yet.")]
+        notices = [] if not frame.empty else [Notice(NoticeCode.NO_MATCHING_ALERTS, "info")]
         return (
             frame.to_dict("records"),
-            rules_table(services().rule_states(), zone),
+            rules_table(alert_log.rule_states(services()), zone),
             components.notice_alerts(notices),
         )
 

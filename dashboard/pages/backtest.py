@@ -18,6 +18,8 @@ from dash import Input, Output, State, callback, dcc, html, register_page
 from dashboard import components, figures, grids
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
+from dashboard.data import pairs
+from dashboard.data.pairs import BacktestOutcome
 from dashboard.ids import BACKTEST, SHELL
 from dashboard.pagekit import (
     as_text,
@@ -30,7 +32,7 @@ from dashboard.pagekit import (
     zone_of,
 )
 from dashboard.params import View, merge_query
-from dashboard.services import BacktestOutcome
+from dashboard.wording import headline
 
 register_page(__name__, path="/backtest", name="Backtest", order=5, title="pairwatch · backtest")
 
@@ -196,12 +198,12 @@ def stats_block(outcome: BacktestOutcome) -> html.Div:
 
 @shared_render
 def render(view: View) -> tuple:
-    outcome = services().backtest(view)
+    outcome = pairs.backtest(services(), view)
     zone = zone_of(view)
     notices = components.notice_alerts(outcome.notices)
     stats = stats_block(outcome)
     if outcome.result is None:
-        message = outcome.notices[0].text if outcome.notices else "No data"
+        message = headline(outcome.notices, "No data")
         empty = figures.placeholder(message)
         return empty, empty, [], stats, notices
     points = max_points()
@@ -245,5 +247,5 @@ def run(_clicks: int | None, *form: Any) -> tuple:
 )
 def download(_clicks: int | None, *form: Any) -> dict:
     view = view_with(*form)
-    frame = trades_frame(services().backtest(view), zone_of(view))
+    frame = trades_frame(pairs.backtest(services(), view), zone_of(view))
     return dcc.send_string(to_safe_csv(frame), "pairwatch-backtest-trades.csv", type="text/csv")

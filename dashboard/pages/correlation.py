@@ -12,6 +12,7 @@ from dash import Output, callback, dcc, html, register_page
 
 from dashboard import components, figures
 from dashboard.context import services
+from dashboard.data import pairs, windows
 from dashboard.ids import CORRELATION, SHELL
 from dashboard.pagekit import (
     REFRESH_INPUTS,
@@ -25,6 +26,7 @@ from dashboard.pagekit import (
 )
 from dashboard.params import View
 from dashboard.refresh import refresh_slot
+from dashboard.wording import headline
 
 register_page(
     __name__, path="/correlation", name="Correlation", order=3, title="pairwatch · correlation"
@@ -88,16 +90,16 @@ register_url_writer(
 
 @shared_render
 def render(view: View) -> tuple:
-    result = services().pair_result(view, with_health=False)
+    result = pairs.pair_result(services(), view, with_health=False)
     notices = list(result.notices)
-    matrix, matrix_notices = services().correlation_matrix(view.tf, view.corr_window)
+    matrix, matrix_notices = windows.correlation_matrix(services(), view.tf, view.corr_window)
     notices += [n for n in matrix_notices if n not in notices]
     if np.isfinite(result.corr).any():
         chart = figures.correlation_figure(
             result.ts, result.corr, view.corr_window, zone_of(view), max_points=max_points()
         )
     else:
-        chart = figures.placeholder(notices[0].text if notices else "No correlation yet")
+        chart = figures.placeholder(headline(notices, "No correlation yet"))
     heatmap = (
         figures.heatmap_figure(matrix)
         if not matrix.empty

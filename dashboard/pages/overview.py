@@ -18,11 +18,14 @@ from dash import Output, callback, dcc, html, register_page
 
 from dashboard import components, figures
 from dashboard.context import services
+from dashboard.data import feed, pairs, windows
+from dashboard.data.notices import Notice
+from dashboard.data.pairs import PairResult
 from dashboard.ids import OVERVIEW, SHELL
 from dashboard.pagekit import REFRESH_INPUTS, current_view, shared_render
 from dashboard.params import View, default_view, merge_query, pair_choices
 from dashboard.refresh import refresh_slot
-from dashboard.services import Notice, PairResult
+from dashboard.wording import headline, notice_text
 
 register_page(__name__, path="/", name="Overview", order=0, title="pairwatch · overview")
 
@@ -56,7 +59,7 @@ def card(result: PairResult, view: View, shown: Collection[Notice]) -> dbc.Col:
     latest = result.analytics.latest if result.analytics else None
     legs = result.window.legs
     price = {s: (float(f["close"].iloc[-1]) if not f.empty else None) for s, f in legs.items()}
-    completeness = services().completeness(pair.legs)
+    completeness = feed.completeness(services(), pair.legs)
     z = latest.z if latest else None
     alerts = open_alerts(pair.name, z)
     rows: list[components.StatRow] = [
@@ -86,7 +89,7 @@ def card(result: PairResult, view: View, shown: Collection[Notice]) -> dbc.Col:
     body = dbc.CardBody(
         [components.stats_table(rows), *components.warmup_progress(result.warmup)]
         + [
-            html.Small(n.text, className="text-warning d-block")
+            html.Small(notice_text(n), className="text-warning d-block")
             for n in result.notices
             if n not in shown
         ]
@@ -104,15 +107,17 @@ def card(result: PairResult, view: View, shown: Collection[Notice]) -> dbc.Col:
 @shared_render
 def render(shared: View) -> tuple:
     settings = services().settings
-    matrix, notices = services().correlation_matrix(shared.tf, settings.analytics.corr_window)
+    matrix, notices = windows.correlation_matrix(
+        services(), shared.tf, settings.analytics.corr_window
+    )
     cards = []
     for pair in (p for p in pair_choices(settings) if p.configured):
         view = replace(default_view(settings, pair), tf=shared.tf, utc=shared.utc, lookback=1)
-        cards.append(card(services().pair_result(view), view, notices))
+        cards.append(card(pairs.pair_result(services(), view), view, notices))
     heatmap = (
         figures.heatmap_figure(matrix)
         if not matrix.empty
-        else figures.placeholder(notices[0].text if notices else "No data")
+        else figures.placeholder(headline(notices, "No data"))
     )
     return cards, heatmap, components.notice_alerts(notices)
 

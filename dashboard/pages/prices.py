@@ -8,6 +8,7 @@ from dash import Output, callback, html, register_page
 
 from dashboard import components, figures
 from dashboard.context import services
+from dashboard.data import feed, windows
 from dashboard.errors import QueryError
 from dashboard.ids import PRICES, SHELL
 from dashboard.pagekit import (
@@ -22,6 +23,7 @@ from dashboard.pagekit import (
 )
 from dashboard.params import View, parse_bool, query_values
 from dashboard.refresh import refresh_slot
+from dashboard.wording import headline
 
 register_page(__name__, path="/prices", name="Prices", order=1, title="pairwatch · prices")
 
@@ -81,14 +83,14 @@ register_url_writer(
 
 @shared_render
 def render(view: View, normalise: bool) -> tuple:
-    window = services().pair_window(view)
+    window = windows.pair_window(services(), view)
     notices: list = components.notice_alerts(window.notices)
     notices += [
         components.perp_line(quote, zone_of(view))
-        for quote in services().perp_quotes(window.view.pair.legs)
+        for quote in feed.perp_quotes(services(), window.view.pair.legs)
     ]
     if all(frame.empty for frame in window.legs.values()):
-        empty = figures.placeholder(window.notices[0].text if window.notices else "No data")
+        empty = figures.placeholder(headline(window.notices, "No data"))
         return empty, empty, notices
     zone, points = zone_of(view), max_points()
     prices = figures.prices_figure(window.legs, zone, normalise=normalise, max_points=points)

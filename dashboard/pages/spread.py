@@ -20,6 +20,8 @@ from dash import Output, callback, dcc, html, register_page
 from analytics.vocabulary import HEDGE_METHODS
 from dashboard import components, figures
 from dashboard.context import services
+from dashboard.data import pairs
+from dashboard.data.pairs import PairResult
 from dashboard.ids import SHELL, SPREAD
 from dashboard.pagekit import (
     REFRESH_INPUTS,
@@ -34,7 +36,7 @@ from dashboard.pagekit import (
 )
 from dashboard.params import View
 from dashboard.refresh import refresh_slot
-from dashboard.services import PairResult
+from dashboard.wording import headline
 
 register_page(__name__, path="/spread", name="Spread & z", order=2, title="pairwatch · spread")
 
@@ -185,13 +187,13 @@ def stats_rows(result: PairResult) -> list[components.StatRow]:
 @shared_render
 def render(view: View) -> tuple[Any, ...]:
     """Everything the page shows for ``view`` (a plain function: tests call it directly)."""
-    result = services().pair_result(view)
+    result = pairs.pair_result(services(), view)
     notices = components.notice_alerts(result.notices)
     stats = components.stats_table(stats_rows(result))
     warming = result.warmup is not None
     progress = components.warmup_progress(result.warmup)
     if result.analytics is None:
-        message = result.notices[0].text if result.notices else "No data"
+        message = headline(result.notices, "No data")
         empty = figures.placeholder(message)
         text, color = ("z — (warming up)", "secondary") if warming else banner(None, view.z)
         return text, color, empty, empty, empty, stats, notices, progress, warming

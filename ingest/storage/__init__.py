@@ -16,8 +16,9 @@ from ingest.storage.bars import (
     read_trade_bars,
     rebuild_bars,
 )
+from ingest.storage.completeness import Completeness, completeness, completeness_of
 from ingest.storage.engine import make_engine
-from ingest.storage.errors import SchemaVersionError, StorageError
+from ingest.storage.errors import NotInitialisedError, SchemaVersionError, StorageError
 from ingest.storage.history import (
     KLINE_INTERVALS,
     HistoryRow,
@@ -31,7 +32,16 @@ from ingest.storage.history import (
     save_history,
 )
 from ingest.storage.kind import claim_feed_kind
-from ingest.storage.records import Trade
+from ingest.storage.migrations import check_schema
+from ingest.storage.records import (
+    REJECT_KINDS,
+    Gap,
+    GapState,
+    LinkState,
+    RejectKind,
+    Trade,
+    reject_column,
+)
 from ingest.storage.rules import rule_states_by_rule, upsert_rule_states
 from ingest.storage.status import (
     close_gap,
@@ -53,14 +63,24 @@ from ingest.storage.trades import (
 __all__ = [
     "BAR_COLUMNS",
     "KLINE_INTERVALS",
+    "REJECT_KINDS",
+    "Completeness",
+    "Gap",
+    "GapState",
     "HistoryRow",
+    "LinkState",
+    "NotInitialisedError",
+    "RejectKind",
     "SchemaVersionError",
     "StorageError",
     "Trade",
     "aggregate_trades",
     "approx_duration",
+    "check_schema",
     "claim_feed_kind",
     "close_gap",
+    "completeness",
+    "completeness_of",
     "data_versions",
     "delete_trades_before",
     "first_trade_second",
@@ -84,6 +104,7 @@ __all__ = [
     "read_status",
     "read_trade_bars",
     "rebuild_bars",
+    "reject_column",
     "rule_states_by_rule",
     "save_history",
     "trade_summary",

@@ -3,8 +3,11 @@
 ``make_engine(url)`` accepts ``sqlite:///path`` (the parent directory is created) or
 ``postgresql+psycopg://...``. On SQLite every connection gets WAL journaling,
 ``synchronous=NORMAL`` and a 5 s busy timeout so one writer and many reader processes
-coexist. On PostgreSQL ``trades`` is partitioned by day (see ``partitions``). On both backends
-the schema is created or migrated to the current version (see ``migrations``).
+coexist. On PostgreSQL ``trades`` is partitioned by day (see ``partitions``). With
+``create=True`` (the ingestor and the CLI) the schema is created or migrated to the current
+version (see ``migrations``); a reader (the dashboard) passes ``create=False``: nothing is
+created, not even a SQLite file or its directory, and ``check_schema`` says whether the schema
+it finds is usable.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from ingest.storage.errors import StorageError
+from ingest.storage.errors import NotInitialisedError, StorageError
 from ingest.storage.migrations import ensure_schema
 
 BUSY_TIMEOUT_MS = 5000
@@ -35,14 +38,27 @@ def _prepare_sqlite_path(database: str | None) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def _sqlite_file_exists(database: str | None) -> bool:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return True
+    return Path(database).expanduser().is_file()
+
+
 def make_engine(url: str, *, create: bool = True) -> Engine:
-    """Open the database at ``url``, apply backend settings and create the schema."""
+    """Open the database at ``url`` and apply backend settings; ``create``: also create or
+    migrate the schema (a reader passes False and runs no DDL)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StorageError(f"storage.url {url!r} is not a database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        _prepare_sqlite_path(parsed.database)
+        if create:
+            _prepare_sqlite_path(parsed.database)
+        elif not _sqlite_file_exists(parsed.database):
+            raise NotInitialisedError(
+                f"database not initialised — start the ingestor (`python -m ingest run`): "
+                f"{parsed.database} does not exist"
+            )
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
     elif parsed.get_backend_name() == "postgresql":

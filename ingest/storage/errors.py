@@ -1,7 +1,7 @@
 """Errors raised by the storage layer.
 
-The tree is ``StorageError`` → ``SchemaVersionError``; callers catch ``StorageError`` to
-report a database problem to the user without a traceback.
+The tree is ``StorageError`` → ``SchemaVersionError`` and ``NotInitialisedError``; callers
+catch ``StorageError`` to report a database problem to the user without a traceback.
 """
 
 
@@ -11,3 +11,7 @@ class StorageError(Exception):
 
 class SchemaVersionError(StorageError):
     """The database was written by a newer pairwatch schema than this code knows."""
+
+
+class NotInitialisedError(StorageError):
+    """A reader opened a database whose schema the ingestor has not created (or migrated) yet."""

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, inspect, select, text
 
-from ingest.storage.errors import SchemaVersionError
+from ingest.storage.errors import NotInitialisedError, SchemaVersionError
 from ingest.storage.partitions import create_partitioned_trades
+from ingest.storage.records import REJECT_KINDS, LinkState, reject_column
 from ingest.storage.schema import (
     SCHEMA_VERSION,
     feed_kind,
@@ -70,11 +71,25 @@ def _v5_feed_kind(conn: Connection) -> None:
                 conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN symbol TYPE VARCHAR(28)")
 
 
+def _v6_typed_feed_status(conn: Connection) -> None:
+    """Version 6: the connection state, the failed attempt and per-kind reject counters get
+    their own ``feed_status`` columns (they were only words inside ``reason``)."""
+    columns = [
+        ("link_state", f"VARCHAR(16) NOT NULL DEFAULT '{LinkState.STARTING.value}'"),
+        ("connect_error", "VARCHAR(200) NOT NULL DEFAULT ''"),
+        ("retry_at_ms", "BIGINT"),
+        *((reject_column(kind), "INTEGER NOT NULL DEFAULT 0") for kind in REJECT_KINDS),
+    ]
+    for column, kind in columns:
+        conn.exec_driver_sql(f"ALTER TABLE feed_status ADD COLUMN {column} {kind}")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_feed_counters,
     3: _v3_rule_states,
     4: _v4_history,
     5: _v5_feed_kind,
+    6: _v6_typed_feed_status,
 }
 
 
@@ -120,6 +135,27 @@ def ensure_schema(engine: Engine) -> int:
             with engine.begin() as conn:
                 conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
     return found
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse, without writing anything, a database a reader cannot use as it stands.
+
+    Raises ``NotInitialisedError`` when the schema is absent or older than this code (the
+    ingestor creates and migrates it) and ``SchemaVersionError`` when it is newer.
+    """
+    found = _stored_version(engine)
+    if found == SCHEMA_VERSION:
+        return
+    if found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"database not usable: schema version {found} is newer than this pairwatch "
+            f"({SCHEMA_VERSION}); upgrade pairwatch"
+        )
+    state = "has no pairwatch tables" if not found else f"is at schema version {found}"
+    raise NotInitialisedError(
+        f"database not initialised — start the ingestor (`python -m ingest run`): the database "
+        f"{state}, this pairwatch needs version {SCHEMA_VERSION}"
+    )
 
 
 def _stored_version(engine: Engine) -> int:

@@ -5,7 +5,10 @@ This module owns table names, columns, keys and indexes, exactly as DESIGN.md na
 for migrations, ``rule_states`` (the alert worker's live state of each rule, version 3) and,
 since version 4, ``klines`` (exchange candles loaded as history) with ``history`` (what was
 loaded per symbol and interval, and where trades take over); since version 5, ``feed_kind``
-(the market and stream kind whose trade ids the database holds).
+(the market and stream kind whose trade ids the database holds); since version 6,
+``feed_status`` carries the connection's ``link_state``, the failed attempt's ``connect_error``
+and ``retry_at_ms`` and one ``rejected_<kind>`` counter per reject kind, so no reader parses
+``reason``, which is display text only.
 Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume`` on bars,
 ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can explain a
 state; they never change the meaning of the contract columns.
@@ -26,7 +29,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 5
+from ingest.storage.records import REJECT_KINDS, GapState, LinkState, reject_column
+
+SCHEMA_VERSION = 6
 SYMBOL_KEY_LEN = 28  # "usdm:" + a 20-character exchange symbol, with room
 metadata = MetaData()
 
@@ -78,6 +83,13 @@ feed_status = Table(
     Column("mark_price", Float),
     Column("funding_rate", Float),
     Column("next_funding_ms", BigInteger),
+    Column("link_state", String(16), nullable=False, server_default=LinkState.STARTING.value),
+    Column("connect_error", String(200), nullable=False, server_default=""),
+    Column("retry_at_ms", BigInteger),
+    *(
+        Column(reject_column(kind), Integer, nullable=False, server_default="0")
+        for kind in REJECT_KINDS
+    ),
 )
 
 gaps = Table(
@@ -90,7 +102,7 @@ gaps = Table(
     Column("from_ms", BigInteger),
     Column("to_ms", BigInteger),
     Column("detected_ms", BigInteger, nullable=False),
-    Column("state", String(10), nullable=False, default="open"),
+    Column("state", String(10), nullable=False, default=GapState.OPEN.value),
     Column("filled_ms", BigInteger),
     Column("attempts", Integer, nullable=False, default=0),
     Column("reason", String(200), nullable=False, default=""),

@@ -1,22 +1,23 @@
 """Feed status and the gap ledger.
 
-This module owns ``feed_status`` (one heartbeat row per symbol: connected, last trade and
-message times, reconnect count, rate, source and the reason for a degraded state) and ``gaps``
-(trade-id ranges the feed skipped, with their lifecycle ``open`` → ``filled`` | ``lost``).
+This module owns ``feed_status`` (one heartbeat row per symbol: connected and the
+``LinkState``, the failed attempt's error and retry time, last trade and message times,
+reconnect count, rate, source, per-kind reject counters and a display ``reason``) and ``gaps``
+(trade-id ranges the feed skipped, with their ``GapState`` lifecycle open → filled | lost).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, and_, func, select, update
 
 from ingest.storage.dialect import upsert_insert
+from ingest.storage.records import Gap, GapState
 from ingest.storage.schema import alerts, feed_status, gaps
-
-GAP_STATES = ("open", "filled", "lost")
 
 
 def upsert_status(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -37,24 +38,27 @@ def read_status(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def open_gap(conn: Connection, gap: dict[str, Any]) -> None:
-    """Record a missing id range (keys symbol, from_id, to_id, from_ms, to_ms, detected_ms).
+def open_gap(conn: Connection, gap: Gap, detected_ms: int) -> None:
+    """Record a missing id range, detected at ``detected_ms``.
 
     ``from_ms``/``to_ms`` are the times of the trades either side of the hole, so readers can
     tell whether a time window is affected. Recording the same gap twice is a no-op.
     """
-    statement = upsert_insert(conn, gaps).values(**gap, state="open")
+    values = {**asdict(gap), "detected_ms": detected_ms, "state": GapState.OPEN.value}
+    statement = upsert_insert(conn, gaps).values(**values)
     conn.execute(statement.on_conflict_do_nothing(index_elements=["symbol", "from_id"]))
 
 
-def close_gap(conn: Connection, gap_id: int, state: str, now_ms: int, reason: str = "") -> None:
+def close_gap(
+    conn: Connection, gap_id: int, state: GapState, now_ms: int, reason: str = ""
+) -> None:
     """Mark a gap ``filled`` or ``lost``."""
-    if state not in GAP_STATES[1:]:
+    if state not in (GapState.FILLED, GapState.LOST):
         raise ValueError(f"gap state must be filled or lost, not {state!r}")
     conn.execute(
         update(gaps)
         .where(gaps.c.id == gap_id)
-        .values(state=state, filled_ms=now_ms, reason=reason[:200])
+        .values(state=GapState(state).value, filled_ms=now_ms, reason=reason[:200])
     )
 
 
@@ -68,13 +72,13 @@ def note_gap_attempt(conn: Connection, gap_id: int, reason: str) -> None:
 
 
 def read_gaps(
-    conn: Connection, state: str | None = None, symbol: str | None = None
+    conn: Connection, state: GapState | None = None, symbol: str | None = None
 ) -> pd.DataFrame:
     """Gaps, newest first, optionally filtered by state and symbol."""
     query = select(gaps).order_by(gaps.c.detected_ms.desc(), gaps.c.id.desc())
     conditions = []
     if state is not None:
-        conditions.append(gaps.c.state == state)
+        conditions.append(gaps.c.state == GapState(state).value)
     if symbol is not None:
         conditions.append(gaps.c.symbol == symbol)
     if conditions:
@@ -90,7 +94,10 @@ def data_versions(conn: Connection) -> tuple[int | None, int | None, int | None,
             select(func.max(feed_status.c.updated_ms)).scalar_subquery(),
             select(func.max(alerts.c.id)).scalar_subquery(),
             select(func.max(gaps.c.id)).scalar_subquery(),
-            select(func.count()).select_from(gaps).where(gaps.c.state == "open").scalar_subquery(),
+            select(func.count())
+            .select_from(gaps)
+            .where(gaps.c.state == GapState.OPEN.value)
+            .scalar_subquery(),
         )
     ).one()
     return row[0], row[1], row[2], int(row[3])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics import bars_in_gaps
+from analytics.gaps import bars_in_gaps, gaps_in_window
 
 
 def gaps(*rows: tuple[float | None, float | None, int]) -> pd.DataFrame:
@@ -41,3 +41,9 @@ def test_a_whole_window_is_one_bar_of_its_own_length() -> None:
 
 def test_no_gaps_blocks_nothing() -> None:
     assert not bars_in_gaps(np.arange(5), 1, gaps()).any()
+
+
+def test_gaps_in_window_keeps_the_gaps_that_meet_it() -> None:
+    ledger = gaps((1_000, 2_000, 0), (50_000, 51_000, 0), (None, None, 9_500))
+    assert gaps_in_window(5, 5, ledger).index.tolist() == [2]
+    assert gaps_in_window(0, 60, ledger).index.tolist() == [0, 1, 2]

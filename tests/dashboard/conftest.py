@@ -21,6 +21,7 @@ from dashboard.context import EXTENSION_KEY
 from dashboard.services import DataService
 from ingest.settings import Settings, load_settings
 from ingest.storage import (
+    Gap,
     Trade,
     aggregate_trades,
     insert_alerts,
@@ -99,8 +100,10 @@ def status_row(
     reconnects: int = 0,
     source: str = "simulator",
     reason: str = "",
+    **typed: object,
 ) -> dict:
-    return {
+    """A ``feed_status`` row; ``typed`` sets further columns (``link_state``, counters …)."""
+    return typed | {
         "symbol": symbol,
         "connected": connected,
         "last_trade_ms": last_trade_ms,
@@ -131,14 +134,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         )
         open_gap(
             conn,
-            {
-                "symbol": "BTCUSDT",
-                "from_id": 5000,
-                "to_id": 5009,
-                "from_ms": (END_S - 700) * 1000,
-                "to_ms": (END_S - 690) * 1000,
-                "detected_ms": (END_S - 600) * 1000,
-            },
+            Gap("BTCUSDT", 5000, 5009, (END_S - 700) * 1000, (END_S - 690) * 1000),
+            detected_ms=(END_S - 600) * 1000,
         )
         insert_alerts(
             conn,

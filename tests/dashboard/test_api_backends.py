@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from analytics import ols_fit
 from dashboard.services import DataService
 from ingest.settings import Settings
-from ingest.storage import insert_alerts, make_engine, open_gap, upsert_status
+from ingest.storage import Gap, insert_alerts, make_engine, open_gap, upsert_status
 from tests.dashboard.conftest import (
     END_S,
     NOW_MS,
@@ -41,14 +41,8 @@ def backend_client(backend_url: str, settings: Settings, client: FlaskClient, us
         )
         open_gap(
             conn,
-            {
-                "symbol": "ETHUSDT",
-                "from_id": 100,
-                "to_id": 109,
-                "from_ms": START_S * 1000,
-                "to_ms": START_S * 1000 + 60_000,
-                "detected_ms": NOW_MS,
-            },
+            Gap("ETHUSDT", 100, 109, START_S * 1000, START_S * 1000 + 60_000),
+            detected_ms=NOW_MS,
         )
         insert_alerts(
             conn,

@@ -12,8 +12,10 @@ from flask.testing import FlaskClient
 
 from analytics.backtest import TRADE_COLUMNS, BacktestParams, drawdown, run_backtest
 from dashboard import figures
+from dashboard.data import pairs
 from dashboard.params import parse_view
 from dashboard.services import DataService
+from dashboard.wording import notice_text
 from ingest.settings import Settings
 
 URL = "/api/v1/backtest?pair=BTC-ETH&tf=1s&method=rolling&window=120&entry_z=1.5&exit_z=0.2"
@@ -153,9 +155,9 @@ def _captured_params(
         captured["params"] = params
         return run_backtest(*args, params=params)
 
-    monkeypatch.setattr("dashboard.services.run_backtest", spy)
+    monkeypatch.setattr("dashboard.data.pairs.run_backtest", spy)
     view = parse_view(settings, {"method": "rolling", "window": "120", **query}, strict=True)
-    assert service.backtest(view).result is not None
+    assert pairs.backtest(service, view).result is not None
     return captured["params"]
 
 
@@ -177,8 +179,8 @@ def test_service_passes_fill_slippage_and_beta_space(
 
 
 def test_ols_backtest_has_no_look_ahead_notice(service: DataService, settings: Settings) -> None:
-    outcome = service.backtest(parse_view(settings, {"method": "ols", "window": "300"}))
-    assert not any("look-ahead" in n.text for n in outcome.notices)
+    outcome = pairs.backtest(service, parse_view(settings, {"method": "ols", "window": "300"}))
+    assert not any("look-ahead" in notice_text(n) for n in outcome.notices)
 
 
 def test_drawdown_chart_uses_the_backtest_definition() -> None:

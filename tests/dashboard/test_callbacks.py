@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import shell
 from dashboard.refresh import GUARD
 from dashboard.services import DataService
+from ingest.storage import make_engine
 from tests.dashboard.conftest import NOW_MS, write_settings
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -109,7 +110,9 @@ def test_status_lights_and_simulated_badge() -> None:
 
 
 def test_empty_database_pages_show_messages(tmp_path: Path, use_service) -> None:
-    with use_service(DataService(write_settings(tmp_path, "e.db"), clock_ms=lambda: NOW_MS)):
+    settings = write_settings(tmp_path, "e.db")
+    make_engine(settings.storage.url).dispose()  # the ingestor's schema, no trades yet
+    with use_service(DataService(settings, clock_ms=lambda: NOW_MS)):
         _, _, spread, _, _, _, notices, _, _ = page("spread").refresh(1, None, "?", "s")
         assert "No data yet" in str(notices)
         assert "No data yet" in spread.layout.annotations[0].text

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dashboard import api
+from dashboard.data import feed, pairs
 from dashboard.params import parse_view
 from dashboard.services import DataService
 from ingest.storage import HistoryRow, insert_klines, make_engine, save_history
@@ -60,14 +62,14 @@ def _service_with_history(tmp_path: Path) -> DataService:
 def test_a_minute_view_uses_the_klines_before_the_first_trade(tmp_path: Path) -> None:
     service = _service_with_history(tmp_path)
     view = parse_view(service.settings, {"pair": "BTC-ETH", "tf": "1m", "window": "300"})
-    result = service.pair_result(view)
+    result = pairs.pair_result(service, view)
     assert result.analytics is not None
     assert len(result.ts) >= 300 and int(result.ts[0]) < TRADES_FROM - 300 * 60
     assert abs(result.analytics.latest.beta - TRUE_BETA) < 1.0
 
 
 def test_status_lists_history_rows_with_their_text(tmp_path: Path) -> None:
-    history = _service_with_history(tmp_path).status_report()["history"]
+    history = api._status_body(feed.status_report(_service_with_history(tmp_path)))["history"]
     assert [(h["symbol"], h["interval"], h["state"]) for h in history] == [
         ("BTCUSDT", "1m", "loaded"),
         ("ETHUSDT", "1m", "loaded"),

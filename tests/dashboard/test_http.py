@@ -185,7 +185,7 @@ def test_unhandled_errors_are_json_500_without_details(client: FlaskClient, monk
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr("dashboard.services.DataService.status_report", explode)
+    monkeypatch.setattr("dashboard.data.feed.status_report", explode)
     response = client.get("/api/v1/status")
     assert response.status_code == 500
     assert json.loads(response.data) == {"error": "internal server error"}

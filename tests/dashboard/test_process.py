@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ingest.storage import make_engine
 from tests.dashboard.conftest import write_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +47,21 @@ def run(code: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def test_wsgi_imports_and_serves(tmp_path: Path) -> None:
+    """The web tier is a reader: without the ingestor's database it says so and creates none."""
     config = write_settings(tmp_path)
-    probe = "import wsgi; c = wsgi.server.test_client(); print(c.get('/healthz').status_code)"
-    done = run(["-c", probe], {"PAIRWATCH_CONFIG": str(tmp_path / "pairwatch.db.yaml")})
+    database = Path(config.storage.url.removeprefix("sqlite:///"))
+    probe = (
+        "import wsgi; r = wsgi.server.test_client().get('/healthz'); "
+        "print(r.status_code, r.get_json()['error'] if r.status_code != 200 else 'ok')"
+    )
+    env = {"PAIRWATCH_CONFIG": str(tmp_path / "pairwatch.db.yaml")}
+    done = run(["-c", probe], env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "200"
-    assert Path(config.storage.url.removeprefix("sqlite:///")).exists()
+    assert done.stdout.startswith("503 database not initialised — start the ingestor")
+    assert not database.exists()
+    make_engine(config.storage.url).dispose()  # what the ingestor does on start
+    served = run(["-c", probe], env)
+    assert served.stdout.strip() == "200 ok", served.stderr
 
 
 def test_wsgi_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -74,7 +84,7 @@ def test_auth_enabled_without_credentials_refuses_to_start(tmp_path: Path) -> No
 
 
 def test_basic_auth_guards_pages_callbacks_and_api(tmp_path: Path) -> None:
-    write_settings(tmp_path, auth=True)
+    make_engine(write_settings(tmp_path, auth=True).storage.url).dispose()
     env = {"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "s3cret"}
     done = run(["-c", AUTH_PROBE, str(tmp_path / "pairwatch.db.yaml")], env)
     assert done.returncode == 0, done.stderr

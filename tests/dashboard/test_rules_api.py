@@ -1,7 +1,7 @@
 """Rule states on the dashboard: read from ``rule_states`` as the alert worker wrote them.
 
 A row written by hand (triggered DOWN, a z and times no replay of the stored bars would give)
-must come back exactly from ``DataService.rule_states``, ``GET /api/v1/rules`` and the alerts
+must come back exactly from ``alert_log.rule_states``, ``GET /api/v1/rules`` and the alerts
 page, which proves the dashboard reads the worker's state instead of recomputing it.
 """
 
@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from dashboard.services import DataService, RuleState
+from dashboard.data import alert_log
+from dashboard.data.alert_log import RuleState
+from dashboard.services import DataService
 from ingest.storage import make_engine, upsert_rule_states
 from tests.dashboard.conftest import (
     END_S,
@@ -64,7 +66,7 @@ def stored(tmp_path: Path) -> DataService:
 
 
 def test_service_reports_the_stored_state_exactly(stored: DataService) -> None:
-    assert stored.rule_states() == [
+    assert alert_log.rule_states(stored) == [
         RuleState(
             pair="BTC-ETH",
             name="z2",
@@ -90,7 +92,7 @@ def test_a_row_for_another_timeframe_is_not_the_rule_state(stored: DataService) 
             [{"pair": "BTC-ETH", "rule": "z2", "armed": True, "timeframe": "5m", "updated_ms": 1}],
         )
     engine.dispose()
-    (state,) = stored.rule_states()
+    (state,) = alert_log.rule_states(stored)
     assert (state.state, state.last_z, state.last_alert_ts) == ("waiting", None, None)
 
 

@@ -10,7 +10,7 @@ from dashboard import figures
 from dashboard.csvsafe import guard_cell, to_safe_csv
 from dashboard.downsample import keep_indices
 from dashboard.errors import QueryError
-from dashboard.health import classify, gap_counts
+from dashboard.health import classify
 from dashboard.params import merge_query, pair_choices, parse_pair, parse_view, query_values
 from dashboard.refresh import RefreshGuard
 from dashboard.timefmt import approx_duration
@@ -61,6 +61,8 @@ def test_csv_guard_prefixes_text_only() -> None:
         ({"connected": True, "last_trade_ms": 99_000, "updated_ms": 99_500}, "green"),
         ({"connected": True, "last_trade_ms": 80_000, "updated_ms": 99_500}, "orange"),
         ({"connected": False, "reconnects": 3, "updated_ms": 99_500}, "orange"),
+        ({"connected": False, "link_state": "reconnecting", "updated_ms": 99_500}, "orange"),
+        ({"connected": False, "reason": "planned reconnect", "updated_ms": 99_500}, "red"),
         ({"connected": False, "reconnects": 0, "updated_ms": 99_500, "reason": "403"}, "red"),
         ({"connected": True, "last_trade_ms": 99_000, "updated_ms": 80_000}, "red"),
         (None, "red"),
@@ -68,20 +70,6 @@ def test_csv_guard_prefixes_text_only() -> None:
 )
 def test_status_light_rules(row: dict | None, light: str) -> None:
     assert classify(row, "BTCUSDT", now_ms=100_000).light == light
-
-
-def test_gap_counts_and_completeness() -> None:
-    gaps = pd.DataFrame(
-        {
-            "symbol": ["A", "A", "A", "B"],
-            "state": ["open", "lost", "filled", "open"],
-            "from_id": [10, 50, 70, 1],
-            "to_id": [19, 59, 79, 5],
-        }
-    )
-    counts = gap_counts(gaps, "A", 1, 1000)
-    assert (counts.open, counts.filled, counts.lost, counts.missing_ids) == (1, 1, 1, 20)
-    assert counts.completeness == pytest.approx(0.98)
 
 
 def test_downsample_keeps_budget_and_extremes() -> None:

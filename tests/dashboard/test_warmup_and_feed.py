@@ -1,9 +1,10 @@
 """Pages over young or unreachable feeds: warm-up progress instead of blanks, and the reason
 the feed cannot connect instead of "start the ingestor".
 
-Real SQLite files seeded through ``ingest.storage``; the connect-failure rows carry the reason
-the reader writes (``ingest.feedstate.connect_failure_reason``), and one test runs the real
-reader against a closed loopback port, so the dashboard is tested against what ingest stores.
+Real SQLite files seeded through ``ingest.storage``; the connect-failure rows carry the typed
+columns the reader fills (``link_state``, ``connect_error``, ``retry_at_ms``), and one test runs
+the real reader against a closed loopback port, so the dashboard is tested against what ingest
+stores.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from analytics.correlation import rolling_correlation
+from dashboard.data import pairs, windows
+from dashboard.data.notices import Warmup
 from dashboard.health import connect_failure
 from dashboard.params import parse_view
-from dashboard.services import DataService, Warmup
+from dashboard.services import DataService
+from dashboard.wording import notice_text, warmup_text
 from ingest.feedstate import FeedState, connect_failure_reason, now_ms
 from ingest.settings import FeedSettings, Settings, load_settings
 from ingest.source import BinanceSource
-from ingest.storage import make_engine, upsert_status
+from ingest.storage import LinkState, make_engine, upsert_status
 from tests.conftest import free_port, wait_until
 from tests.dashboard.conftest import (
     NOW_MS,
@@ -55,13 +59,15 @@ def young_service(tmp_path: Path, seconds: int) -> DataService:
 
 def test_41_bars_warm_up_the_z_and_the_correlation(tmp_path: Path, use_service) -> None:
     service = young_service(tmp_path, 41)
-    result = service.pair_result(parse_view(service.settings, {"pair": "BTC-ETH"}))
+    result = pairs.pair_result(service, parse_view(service.settings, {"pair": "BTC-ETH"}))
     assert result.analytics is None and len(result.ts) == 41
     assert result.warmup == Warmup(41, 300, "1s")
-    assert result.warmup.text == "warming up: 41 of 300 bars (about 4 min at 1s)"
+    assert warmup_text(result.warmup) == "warming up: 41 of 300 bars (about 4 min at 1s)"
     assert result.corr_warmup == Warmup(41, 61, "1s")
-    assert result.corr_warmup.text == "warming up: 41 of 61 bars (about 20 s at 1s)"
-    assert not any("needs" in n.text or "No analytics" in n.text for n in result.notices)
+    assert warmup_text(result.corr_warmup) == "warming up: 41 of 61 bars (about 20 s at 1s)"
+    assert not any(
+        "needs" in notice_text(n) or "No analytics" in notice_text(n) for n in result.notices
+    )
     with use_service(service):
         banner, _, _, _, _, _, _, progress, hidden = page("spread").refresh(1, None, "?", "s")
         assert banner == "z — (warming up)" and hidden is True
@@ -76,7 +82,7 @@ def test_41_bars_warm_up_the_z_and_the_correlation(tmp_path: Path, use_service) 
 
 def test_correlation_needs_only_its_own_window(tmp_path: Path, use_service) -> None:
     service = young_service(tmp_path, 100)  # corr window 60 < 100 bars < hedge window 300
-    result = service.pair_result(parse_view(service.settings, {"pair": "BTC-ETH"}))
+    result = pairs.pair_result(service, parse_view(service.settings, {"pair": "BTC-ETH"}))
     assert result.analytics is None and result.warmup == Warmup(100, 300, "1s")
     assert result.corr_warmup is None
     aligned = result.window.aligned
@@ -122,7 +128,10 @@ def failing_feed(
             connected=False,
             reconnects=3,
             source="binance",
-            reason=f"{reason}; dropped 4",  # the writer appends its counters
+            reason=reason,
+            link_state=LinkState.CONNECT_FAILED,
+            connect_error=DNS_ERROR,
+            retry_at_ms=retry_at_ms,
         )
         for symbol in settings.symbols
     ]
@@ -148,9 +157,9 @@ def test_overview_says_why_the_feed_has_no_data(tmp_path: Path, use_service) -> 
 
 def test_a_past_retry_time_reads_retrying_now(tmp_path: Path) -> None:
     service = failing_feed(tmp_path, NOW_MS - 2_000)
-    notices = service.pair_window(parse_view(service.settings, {})).notices
+    notices = windows.pair_window(service, parse_view(service.settings, {})).notices
     assert [n.level for n in notices] == ["warning", "danger"]
-    assert f"{DNS_ERROR}. Retrying now. {OFFLINE_HINT}" in notices[1].text
+    assert f"{DNS_ERROR}. Retrying now. {OFFLINE_HINT}" in notice_text(notices[1])
 
 
 def test_a_loopback_feed_points_at_the_simulator(tmp_path: Path) -> None:
@@ -158,17 +167,19 @@ def test_a_loopback_feed_points_at_the_simulator(tmp_path: Path) -> None:
     env = {"PAIRWATCH_FEED__WS_URL": "ws://127.0.0.1:8765"}
     simulated = load_settings(tmp_path / "sim.db.yaml", environ=env)
     service = failing_feed(tmp_path, NOW_MS + 30_000, simulated)
-    notice = service.pair_window(parse_view(simulated, {})).notices[1]
-    assert notice.text.startswith("The feed cannot connect to ws://127.0.0.1:8765: ")
-    assert "about 30 s. Is the simulator running? `make demo` starts it" in notice.text
+    notice = windows.pair_window(service, parse_view(simulated, {})).notices[1]
+    assert notice_text(notice).startswith("The feed cannot connect to ws://127.0.0.1:8765: ")
+    assert "about 30 s. Is the simulator running? `make demo` starts it" in notice_text(notice)
 
 
 def test_a_stopped_ingestor_is_not_a_connect_failure(tmp_path: Path) -> None:
     settings = failing_feed(tmp_path, NOW_MS + 8_000).settings
     later = DataService(settings, clock_ms=lambda: NOW_MS + 60_000)  # heartbeat 60 s old
-    no_data, stopped = later.pair_window(parse_view(settings, {})).notices
-    assert "Start the ingestor or wait for the first trades" in no_data.text
-    assert stopped.text.startswith("Ingestor stopped") and "cannot connect" not in stopped.text
+    no_data, stopped = windows.pair_window(later, parse_view(settings, {})).notices
+    assert "Start the ingestor or wait for the first trades" in notice_text(no_data)
+    assert notice_text(stopped).startswith(
+        "Ingestor stopped"
+    ) and "cannot connect" not in notice_text(stopped)
     dropped = pd.DataFrame(
         [status_row("BTCUSDT", updated_ms=NOW_MS, last_trade_ms=None, connected=False)]
     )
@@ -185,8 +196,12 @@ def test_the_reader_stores_a_reason_the_dashboard_reads() -> None:
     started_ms = now_ms()
     reader.start()
     try:
-        reason = wait_until(
-            lambda: state.reason if state.reason.startswith("cannot connect") else None,
+        reason, link, error, retry_at = wait_until(
+            lambda: (
+                (state.reason, state.link, state.connect_error, state.retry_at_ms)
+                if state.reason.startswith("cannot connect")
+                else None
+            ),
             5.0,
             "a failed connection attempt",
         )
@@ -196,8 +211,18 @@ def test_the_reader_stores_a_reason_the_dashboard_reads() -> None:
         f"cannot connect to 127.0.0.1:{port}: ConnectionRefusedError: [Errno 111] "
         "Connection refused; retry at "
     )
+    assert link == LinkState.CONNECT_FAILED
+    assert error == "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert retry_at is not None and retry_at >= started_ms
     row = status_row(
-        "BTCUSDT", updated_ms=NOW_MS, last_trade_ms=None, connected=False, reason=reason
+        "BTCUSDT",
+        updated_ms=NOW_MS,
+        last_trade_ms=None,
+        connected=False,
+        reason=reason,
+        link_state=link,
+        connect_error=error,
+        retry_at_ms=retry_at,
     )
     failure = connect_failure(pd.DataFrame([row]), ("BTCUSDT",), NOW_MS)
     assert failure is not None

@@ -2,7 +2,7 @@
 
 The ingestor's alert worker evaluates an OLS rule (the default method, a static fit refitted
 per bar) bar by bar while a simulated excursion runs. Afterwards the dashboard's own
-``DataService.pair_result`` reads the same bars as the spread page does. Because both take z
+``dashboard.data.pairs.pair_result`` reads the same bars as the spread page does. Because both take z
 from the causal ``analytics.compute_pair``, every stored alert's z must equal the charted z of
 its bar, beyond the threshold on the side of its direction (the audit found 53 % of markers
 inside the band when the page used one in-sample fit).
@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 
 from dashboard.params import parse_view
+from dashboard.data import pairs
 from dashboard.services import DataService
 from ingest.settings import load_settings
 from ingest.simulator import Simulator, SimulatorConfig
 from ingest.storage import make_engine, read_alerts
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
+from tests.simulator_helpers import wait_finished
 
 RULE = {
     "name": "z2",
@@ -48,7 +50,7 @@ def test_every_stored_alert_sits_on_the_displayed_z_line(tmp_path, sqlite_url) -
     with Simulator(config).start() as sim:
         path = ingest_config(tmp_path, sim, sqlite_url, extra)
         with IngestProcess(path) as ingest:
-            sim.wait_finished(timeout=60)
+            wait_finished(sim, timeout=60)
             wait_until(lambda: stored_count(engine) == sim.generated_count, 20, "all trades")
             wait_until(lambda: not read_alerts(engine.connect()).empty, 10, "an alert row")
             assert ingest.terminate() == 0
@@ -56,7 +58,7 @@ def test_every_stored_alert_sits_on_the_displayed_z_line(tmp_path, sqlite_url) -
         stored = read_alerts(conn)
     settings = load_settings(path, environ={})
     query = {"pair": "BTC-ETH", "tf": "1s", "method": "ols", "window": "12", "z_window": "10"}
-    result = DataService(settings, share=False).pair_result(parse_view(settings, query))
+    result = pairs.pair_result(DataService(settings, share=False), parse_view(settings, query))
     assert result.analytics is not None
     index = {int(t): i for i, t in enumerate(result.ts)}
     assert len(stored) >= 1

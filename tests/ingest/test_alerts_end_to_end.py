@@ -6,7 +6,7 @@ are recomputed offline from the stored bars with the same pure functions (rollin
 so a bar's z does not depend on when it was evaluated) and must equal the ``alerts`` table and
 what the webhook received. The rule state the worker left in ``rule_states`` must agree with
 the last stored alert and with the offline replay up to the last bar it evaluated, and
-``DataService.rule_states`` (the dashboard) must report that same state.
+``dashboard.data.alert_log.rule_states`` (the dashboard) must report that same state.
 ``tests/ingest/test_alert_worker.py`` shows the same holds for static fits, which the worker
 refits per bar.
 """
@@ -31,12 +31,14 @@ from analytics import (
     compute_pair,
     evaluate,
 )
+from dashboard.data import alert_log
 from dashboard.services import DataService
 from ingest.settings import load_settings
 from ingest.simulator import Simulator, SimulatorConfig
 from ingest.storage import make_engine, read_alerts, read_bars, rule_states_by_rule
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
+from tests.simulator_helpers import wait_finished
 
 RULE = {
     "name": "z25",
@@ -120,7 +122,7 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webho
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url, extra)
         with IngestProcess(config) as ingest:
-            sim.wait_finished(timeout=60)
+            wait_finished(sim, timeout=60)
             wait_until(lambda: stored_count(engine) == sim.generated_count, 20, "all trades")
             wait_until(lambda: alert_count(engine) > 0, 10, "an alert row")
             wait_until(lambda: len(posted) >= alert_count(engine), 10, "the webhook posts")
@@ -149,7 +151,7 @@ def test_excursion_fires_exactly_the_expected_alerts(tmp_path, sqlite_url, webho
     _, replayed = evaluate(ts[seen], z[seen], SPEC, AlertState())
     assert bool(state["armed"]) is replayed.armed
     assert state["last_z"] == pytest.approx(z[seen][-1], rel=1e-6)
-    (shown,) = DataService(load_settings(config, environ={})).rule_states()
+    (shown,) = alert_log.rule_states(DataService(load_settings(config, environ={})))
     assert (shown.pair, shown.name) == ("BTC-ETH", "z25")
     assert shown.state == ("armed" if replayed.armed else "triggered")
     assert (shown.last_direction, shown.last_alert_ts) == (last.direction, last.ts_ms // 1000)

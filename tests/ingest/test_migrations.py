@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from ingest.storage import (
+    REJECT_KINDS,
     SchemaVersionError,
     insert_alerts,
     make_engine,
     read_alerts,
     read_status,
+    reject_column,
     rule_states_by_rule,
     upsert_rule_states,
     upsert_status,
@@ -61,9 +63,19 @@ def test_version_1_database_is_migrated_in_place(backend_url: str) -> None:
     make_engine(backend_url).dispose()  # a second start finds nothing to do
 
 
+V5_STATUS_COLUMNS = ("rest_note", "mark_price", "funding_rate", "next_funding_ms")
+V6_STATUS_COLUMNS = (
+    "link_state",
+    "connect_error",
+    "retry_at_ms",
+    *(reject_column(kind) for kind in REJECT_KINDS),
+)
+
+
 def write_v2_database(url: str) -> None:
     """A version-2 database: no ``rule_states`` (v3), ``klines``/``history`` (v4),
-    ``feed_kind`` or ``feed_status.rest_note`` (v5); one alert and one status row."""
+    ``feed_kind`` or ``feed_status.rest_note`` (v5), no typed link and reject columns (v6);
+    one alert and one status row."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
@@ -74,7 +86,7 @@ def write_v2_database(url: str) -> None:
     v2_tables = [t for t in metadata.sorted_tables if t.name not in later]
     metadata.create_all(engine, tables=v2_tables)
     with engine.begin() as conn:
-        for column in ("rest_note", "mark_price", "funding_rate", "next_funding_ms"):
+        for column in (*V5_STATUS_COLUMNS, *V6_STATUS_COLUMNS):
             conn.exec_driver_sql(f"ALTER TABLE feed_status DROP COLUMN {column}")
         conn.exec_driver_sql("INSERT INTO schema_version VALUES (2)")
         conn.exec_driver_sql(
@@ -111,10 +123,17 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
         assert not rule_states_by_rule(conn)
         upsert_rule_states(conn, [row])
         stored = list(rule_states_by_rule(conn).values())
-    assert sorted(versions) == [2, 3, 4, 5] and SCHEMA_VERSION == 5
+    assert sorted(versions) == [2, 3, 4, 5, 6] and SCHEMA_VERSION == 6
     assert [(s["symbol"], s["reconnects"], s["rejected_frames"]) for s in status] == [
         ("BTCUSDT", 3, 4)
     ]
+    (kept,) = status  # v6 columns arrive with their defaults
+    assert (kept["link_state"], kept["connect_error"], kept["retry_at_ms"]) == (
+        "starting",
+        "",
+        None,
+    )
+    assert all(kept[reject_column(kind)] == 0 for kind in REJECT_KINDS)
     assert alerts[["rule", "direction", "ts_ms"]].to_dict("records") == [
         {"rule": "z2", "direction": "UP", "ts_ms": 5000}
     ]

@@ -8,10 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest.storage import (
+    Gap,
+    GapState,
     StorageError,
     Trade,
     aggregate_trades,
     close_gap,
+    completeness,
     insert_alerts,
     insert_trades,
     last_alert_times,
@@ -118,17 +121,10 @@ def test_read_bars_is_a_time_range(backend_url: str) -> None:
 
 def test_gap_lifecycle_and_status(backend_url: str) -> None:
     engine = make_engine(backend_url)
-    gap = {
-        "symbol": "BTCUSDT",
-        "from_id": 10,
-        "to_id": 19,
-        "from_ms": 1,
-        "to_ms": 2,
-        "detected_ms": 3,
-    }
+    gap = Gap("BTCUSDT", from_id=10, to_id=19, from_ms=1, to_ms=2)
     with engine.begin() as conn:
-        open_gap(conn, gap)
-        open_gap(conn, gap)  # the same hole reported twice is one gap
+        open_gap(conn, gap, detected_ms=3)
+        open_gap(conn, gap, detected_ms=4)  # the same hole reported twice is one gap
         upsert_status(
             conn,
             [
@@ -147,10 +143,10 @@ def test_gap_lifecycle_and_status(backend_url: str) -> None:
             ],
         )
     with engine.connect() as conn:
-        opened = read_gaps(conn, state="open")
-    assert len(opened) == 1
+        opened = read_gaps(conn, state=GapState.OPEN)
+    assert len(opened) == 1 and opened.detected_ms[0] == 3
     with engine.begin() as conn:
-        close_gap(conn, int(opened.id[0]), "lost", 9, "3 of 10 ids not served")
+        close_gap(conn, int(opened.id[0]), GapState.LOST, 9, "3 of 10 ids not served")
         upsert_status(
             conn,
             [
@@ -169,12 +165,12 @@ def test_gap_lifecycle_and_status(backend_url: str) -> None:
             ],
         )
     with engine.connect() as conn:
-        lost = read_gaps(conn, state="lost")
+        lost = read_gaps(conn, state=GapState.LOST)
         status = read_status(conn)
     assert lost.reason[0] == "3 of 10 ids not served"
     assert status.to_dict("records")[0]["reconnects"] == 1
     with engine.begin() as conn, pytest.raises(ValueError, match="filled or lost"):
-        close_gap(conn, 1, "open", 0)
+        close_gap(conn, 1, GapState.OPEN, 0)
 
 
 def test_alerts_deduplicated_and_last_times(backend_url: str) -> None:
@@ -227,3 +223,23 @@ def test_sqlite_pragmas_and_directory_creation(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_completeness_counts_open_and_lost_ids_over_the_covered_range(backend_url: str) -> None:
+    """One definition: 1 − ids in open or lost gaps / (last − first + 1) under stored bars."""
+    engine = make_engine(backend_url)
+    batch = [Trade("A", i, T0 + i * 10, 100.0, 1.0, False) for i in range(1, 1001)]
+    with engine.begin() as conn:
+        merge_bars(conn, aggregate_trades(batch))
+        for first, last in ((10, 19), (50, 59), (70, 79)):
+            open_gap(conn, Gap("A", first, last, None, T0), detected_ms=T0)
+        ids = read_gaps(conn, symbol="A").set_index("from_id")["id"]
+        close_gap(conn, int(ids[50]), GapState.LOST, T0)
+        close_gap(conn, int(ids[70]), GapState.FILLED, T0)
+        open_gap(conn, Gap("B", 1, 5, None, T0), detected_ms=T0)  # another symbol's hole
+        ledger = completeness(conn, "A")
+        nothing = completeness(conn, "B")
+    assert (ledger.first_id, ledger.last_id) == (1, 1000)
+    assert (ledger.open, ledger.filled, ledger.lost, ledger.missing_ids) == (1, 1, 1, 20)
+    assert ledger.fraction == pytest.approx(0.98)
+    assert nothing.open == 1 and nothing.fraction is None  # no bars: nothing covered yet

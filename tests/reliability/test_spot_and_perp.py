@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from dashboard.components import perp_line
+from dashboard.data import feed, windows
 from dashboard.params import parse_view
 from dashboard.services import DataService
 from ingest.settings import load_settings
@@ -20,6 +21,7 @@ from ingest.storage import make_engine, read_status
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_trades
 from tests.reliability.support import paused_simulator
+from tests.simulator_helpers import wait_connections, wait_generated
 
 PERP = "usdm:BTCUSDT"
 BASIS = {
@@ -37,9 +39,9 @@ def test_a_basis_pair_streams_both_markets_and_computes(tmp_path, sqlite_url) ->
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url, BASIS)
         with IngestProcess(config) as ingest:
-            sim.wait_connections(2, timeout=15)
+            wait_connections(sim, 2, timeout=15)
             sim.resume()
-            sim.wait_generated(sim.generated_count + 3000, timeout=30)
+            wait_generated(sim, sim.generated_count + 3000, timeout=30)
             sim.pause()
             want_aggs = len(np.unique(sim.histories["BTCUSDT"].rows().agg))
             want_trades = len(sim.sent_ids("BTCUSDT"))
@@ -66,13 +68,13 @@ def test_a_basis_pair_streams_both_markets_and_computes(tmp_path, sqlite_url) ->
     assert status.loc[PERP, "next_funding_ms"] > 0
     assert np.isnan(status.loc["BTCUSDT", "mark_price"])  # spot has no mark price
     service = DataService(load_settings(config, environ={}))
-    result = service.pair_window(parse_view(service.settings, {"pair": "BASIS"}))
+    result = windows.pair_window(service, parse_view(service.settings, {"pair": "BASIS"}))
     assert result.both_legs and len(result.aligned) >= 5
     np.testing.assert_allclose(result.aligned["base"], result.aligned["hedge"], rtol=1e-3)
-    quotes = service.perp_quotes((PERP, "BTCUSDT"))
+    quotes = feed.perp_quotes(service, (PERP, "BTCUSDT"))
     assert [q.symbol for q in quotes] == [PERP]
     line = perp_line(quotes[0], "UTC").children
     assert line.startswith(f"{PERP} mark ") and " · funding " in line and "UTC" in line
-    rows = {r["symbol"]: r for r in service.status_report()["symbols"]}
-    assert rows[PERP]["mark_price"] == quotes[0].mark_price
-    assert rows["BTCUSDT"]["mark_price"] is None
+    rows = {r.light.symbol: r for r in feed.status_report(service).symbols}
+    assert rows[PERP].quote == quotes[0]
+    assert rows["BTCUSDT"].quote is None
