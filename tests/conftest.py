@@ -3,11 +3,12 @@
 ``backend_url`` is parametrized over SQLite (a file in ``tmp_path``) and PostgreSQL (a fresh
 schema in the local server's ``test`` database, dropped afterwards); PostgreSQL cases skip with
 the reason when no server answers. ``wait_until`` polls a condition with a deadline so no test
-sleeps for a fixed time.
+sleeps for a fixed time (``tests.simulator_helpers`` builds the waits on a simulator on it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -128,15 +129,12 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def make_sim() -> Iterator[Callable[..., Simulator]]:
-    """Factory: ``make_sim(**config)`` → a started ``Simulator`` (stopped after the test)."""
-    started: list[Simulator] = []
+    """Factory: ``make_sim(**config)`` → a started ``Simulator``, every one stopped after the
+    test (a simulator that failed meanwhile raises its ``SimulatorError`` there)."""
+    with contextlib.ExitStack() as started:
 
-    def factory(**kw: object) -> Simulator:
-        kw.setdefault("ping_interval_s", None)
-        sim = Simulator(SimulatorConfig(), **kw).start()
-        started.append(sim)
-        return sim
+        def factory(**kw: object) -> Simulator:
+            kw.setdefault("ping_interval_s", None)
+            return started.enter_context(Simulator(SimulatorConfig(), **kw))
 
-    yield factory
-    for sim in started:
-        sim.stop()
+        yield factory

@@ -1,12 +1,20 @@
 """Offline Binance simulator (spot and USD-M streams + REST, Binance's limits) for tests/demos.
 
 Public surface: ``Simulator`` (lifecycle, control API, oracles, ``klines``), ``SimulatorConfig``,
-``IdRange``, ``ReplayFile``, ``wait_until`` and ``cli.main``. See the module docstrings of
-``config``, ``market``, ``replay``, ``server``, ``rest``, ``klines``, ``past``, ``bars``,
-``faults`` and ``wire`` for details.
+``IdRange``, ``ReplayFile``, ``SimulatorError`` (the one error base) and ``cli.main``. See the
+module docstrings of ``config``, ``market``, ``replay``, ``server``, ``rest``, ``klines``,
+``past``, ``bars``, ``faults``, ``wire`` and ``errors`` for details.
 """
 
 from ingest.simulator.config import MALFORMED_KINDS, IdRange, ReplayFile, SimulatorConfig
-from ingest.simulator.simulator import Simulator, wait_until
+from ingest.simulator.errors import SimulatorError
+from ingest.simulator.simulator import Simulator
 
-__all__ = ["MALFORMED_KINDS", "IdRange", "ReplayFile", "Simulator", "SimulatorConfig", "wait_until"]
+__all__ = [
+    "MALFORMED_KINDS",
+    "IdRange",
+    "ReplayFile",
+    "Simulator",
+    "SimulatorConfig",
+    "SimulatorError",
+]

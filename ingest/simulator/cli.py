@@ -5,7 +5,8 @@ exit code 2), the help text (including the routes and Binance limits the simulat
 building a ``SimulatorConfig``, starting the ``Simulator``, printing the bound URLs (human
 lines and a machine line ``SIMULATOR ws=ws://127.0.0.1:PORT rest=http://127.0.0.1:PORT``,
 flushed, so parents can use ``--port 0``), and running until SIGINT/SIGTERM, then stopping
-cleanly with exit code 0.
+cleanly with exit code 0. A simulator that fails to start, or fails while running, prints
+``simulate: error: ...`` and exits with code 1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ingest.simulator.config import IdRange, ReplayFile, SimulatorConfig
+from ingest.simulator.errors import SimulatorError
 from ingest.simulator.simulator import Simulator
 
 
@@ -213,19 +215,16 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     try:
-        sim.start()
-    except RuntimeError as e:
+        with sim:
+            mode = f"replay x{cfg.speed}" if cfg.replay else f"synthetic {cfg.rate}/s per symbol"
+            print(f"Binance simulator ({mode}, symbols {','.join(sim.symbols)})", flush=True)
+            print(f"  websocket: {sim.stream_url()}", flush=True)
+            print(f"  USD-M:     {sim.stream_url('aggTrade', market='usdm')}", flush=True)
+            print(f"  REST:      {sim.rest_base}/api/v3/ping, {sim.rest_base}/fapi/v1/ping")
+            print(f"SIMULATOR ws={sim.ws_base} rest={sim.rest_base}", flush=True)
+            while not stop.wait(0.5):
+                sim.check()
+    except SimulatorError as e:
         print(f"simulate: error: {e}", file=sys.stderr)
         return 1
-    try:
-        mode = f"replay x{cfg.speed}" if cfg.replay else f"synthetic {cfg.rate}/s per symbol"
-        print(f"Binance simulator ({mode}, symbols {','.join(sim.symbols)})", flush=True)
-        print(f"  websocket: {sim.stream_url()}", flush=True)
-        print(f"  USD-M:     {sim.stream_url('aggTrade', market='usdm')}", flush=True)
-        print(f"  REST:      {sim.rest_base}/api/v3/ping, {sim.rest_base}/fapi/v1/ping", flush=True)
-        print(f"SIMULATOR ws={sim.ws_base} rest={sim.rest_base}", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        sim.stop()
     return 0

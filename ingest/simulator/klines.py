@@ -26,6 +26,7 @@ import numpy as np
 
 from ingest.simulator import wire
 from ingest.simulator.bars import Bars, fill, from_trades, merge
+from ingest.simulator.errors import SimulatorError
 from ingest.simulator.history import TradeHistory, TradeRows
 from ingest.simulator.past import MINUTE_MS, SECOND_MS, PastTape
 
@@ -49,7 +50,7 @@ MINUTE_INTERVALS: dict[str, int] = {
 INVALID_INTERVAL = "Invalid interval."
 
 
-class KlineError(Exception):
+class KlineError(SimulatorError):
     """A Binance-style rejection: ``code`` and ``msg`` as in the 400 body."""
 
     def __init__(self, code: int, msg: str) -> None:

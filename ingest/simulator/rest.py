@@ -36,6 +36,7 @@ import numpy as np
 import orjson
 
 from ingest.simulator import wire
+from ingest.simulator.errors import SimulatorError
 from ingest.simulator.faults import FaultState
 from ingest.simulator.history import TradeHistory, TradeRows
 from ingest.simulator.klines import ENDPOINTS, KlineBook, KlineError
@@ -116,7 +117,9 @@ WAF_PAGE = (
 )
 
 
-class RestError(Exception):
+class RestError(SimulatorError):
+    """An HTTP error answer: ``status`` and Binance's ``code`` and ``msg``."""
+
     def __init__(self, status: int, code: int, msg: str) -> None:
         super().__init__(msg)
         self.status, self.code, self.msg = status, code, msg

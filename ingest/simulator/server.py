@@ -15,7 +15,10 @@ ticks. Frames are pre-encoded (``wire``) and each connection's backlog is writte
 ``transport.write`` per loop iteration, gated by the connection's flow control, so the server
 can push well over 50k frames/s. It applies the per-connection fault switches (drop after N
 frames, malformed-frame cadence, shutdown timer) and aborts consumers whose backlog exceeds
-``max_backlog_bytes``. Everything here runs on the simulator's event-loop thread.
+``max_backlog_bytes``. A failure of its own code (answering a request, serving a connection,
+writing a backlog) goes to ``on_error`` (by default logged at ERROR; the ``Simulator`` records
+it and stops) instead of vanishing into the websockets library's log. Everything here runs on
+the simulator's event-loop thread.
 """
 
 from __future__ import annotations
@@ -142,6 +145,10 @@ def parse_streams(path: str) -> tuple[Market, bool, list[str]] | None:
     return None
 
 
+def _log_failure(where: str, exc: Exception) -> None:
+    log.error("simulator %s failed", where, exc_info=exc)
+
+
 def next_funding_ms(now_ms: int) -> int:
     return (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
 
@@ -161,6 +168,7 @@ class StreamServer:
         attempts_window_s: float = CONNECTION_ATTEMPTS_WINDOW_S,
         mark_price: Callable[[str], float | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_error: Callable[[str, Exception], None] | None = None,
     ) -> None:
         self.symbols = symbols
         self.valid_streams: dict[Market, dict[str, tuple[str, str]]] = {
@@ -186,7 +194,7 @@ class StreamServer:
         self.malformed_sent = 0
         self.slow_consumer_drops = 0
         self.streamed: dict[str, int] = dict.fromkeys(symbols, 0)
-        self.on_connections_change: list[Any] = []
+        self.on_error = on_error or _log_failure
 
     # ---- HTTP / handshake -------------------------------------------------------------------
 
@@ -207,6 +215,15 @@ class StreamServer:
         return Response(status, http.HTTPStatus(status).phrase, headers, body)
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Answer REST and refused upgrades; a failure here goes to ``on_error`` (HTTP 500)."""
+        try:
+            return self._answer(connection, request)
+        except Exception as exc:
+            self.on_error("request handler", exc)
+            body = orjson.dumps({"code": -1000, "msg": f"simulator failure: {exc!r}"})
+            return self._json_response(500, body)
+
+    def _answer(self, connection: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
         upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
         if upgrade and not self._admit(_client_ip(connection)):
@@ -259,6 +276,13 @@ class StreamServer:
     # ---- connections -------------------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
+        """Serve one websocket connection; a failure here goes to ``on_error``."""
+        try:
+            await self._serve(ws)
+        except Exception as exc:
+            self.on_error("connection handler", exc)
+
+    async def _serve(self, ws: ServerConnection) -> None:
         parsed = parse_streams(ws.request.path if ws.request else "/ws")
         market, combined, streams = parsed if parsed else ("spot", False, [])
         client = Client(ws, combined, list(dict.fromkeys(streams)), market)
@@ -269,7 +293,6 @@ class StreamServer:
         client.writer = asyncio.get_running_loop().create_task(self._writer(client))
         self.clients.add(client)
         self.total_connections += 1
-        self._notify()
         if self.faults.shutdown_after_s is not None:
             client.timer = asyncio.get_running_loop().call_later(
                 self.faults.shutdown_after_s,
@@ -288,14 +311,9 @@ class StreamServer:
                 client.timer.cancel()
             if client.writer and client.close_action is None:
                 client.writer.cancel()
-            self._notify()
 
     def _too_many(self, market: Market) -> str:
         return f"Too many streams: at most {self.max_streams[market]} per connection"
-
-    def _notify(self) -> None:
-        for cb in self.on_connections_change:
-            cb(len(self.clients))
 
     def _control(self, client: Client, message: str | bytes) -> None:
         """Live SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS, answered in-band."""
@@ -353,6 +371,8 @@ class StreamServer:
                 await ws.drain()
         except (ConnectionError, ConnectionClosed, asyncio.CancelledError):
             return
+        except Exception as exc:
+            self.on_error("stream writer", exc)
 
     async def _do_close(self, client: Client) -> None:
         action = client.close_action or ("abort",)

@@ -10,7 +10,10 @@ tick of the USD-M ``@markPrice`` streams, and the control API, fault knobs inclu
 injection, extra reported weight). Control calls from other threads are marshalled onto the
 loop and return once applied. Read-only accessors (counters, used weight, connection attempts,
 ``sent_ids``, ``trades_frame``, ``klines`` with the tape start, history start and the synthetic
-pair's betas) are safe from any thread and need no running server.
+pair's betas) are safe from any thread and need no running server. A failure after ``start()``
+(the serving thread, generation, mark ticks, or a handler reported by the server) is logged at
+ERROR, stops the simulator, and is raised as ``SimulatorError`` by ``check()``, ``stop()`` and
+every control call, so a caller fails loudly instead of waiting for trades that never come.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import math
 import threading
 import time
@@ -37,6 +41,7 @@ from ingest.simulator.config import (
     SimulatorConfig,
     check_rest_error,
 )
+from ingest.simulator.errors import SimulatorError
 from ingest.simulator.faults import FaultState
 from ingest.simulator.history import TradeHistory
 from ingest.simulator.klines import SPOT, USDM, KlineBook
@@ -46,8 +51,10 @@ from ingest.simulator.replay import ReplayMarket, load_sources
 from ingest.simulator.rest import Market, RestApi
 from ingest.simulator.server import StreamServer, now_ms
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 THROTTLE_BYTES = 4 * 1024 * 1024
+START_TIMEOUT_S = 30.0
 FAULT_FIELDS = frozenset(
     {
         "drop_after_frames",
@@ -59,17 +66,6 @@ FAULT_FIELDS = frozenset(
         "forget_mode",
     }
 )
-
-
-def wait_until(
-    predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.005, what: str = ""
-) -> None:
-    """Poll ``predicate`` until true; raise ``TimeoutError`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate!r}")
-        time.sleep(interval)
 
 
 class Simulator:
@@ -115,6 +111,7 @@ class Simulator:
             max_attempts=cfg.max_connection_attempts,
             attempts_window_s=cfg.connection_attempts_window_s,
             mark_price=self._mark_price,
+            on_error=self._fail,
         )
         self._skipped: dict[str, list[npt.NDArray[np.int64]]] = {s: [] for s in self.symbols}
         self._generated = dict.fromkeys(self.symbols, 0)
@@ -123,31 +120,41 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
+        self._failure: tuple[str, BaseException] | None = None
         self._port: int | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Self:
+        """Bind and serve on a background thread; ``SimulatorError`` if that fails."""
         if self._thread is not None:
             return self
         self._thread = threading.Thread(target=self._run, name="binance-simulator", daemon=True)
         self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
+        if not self._ready.wait(START_TIMEOUT_S):
+            raise SimulatorError(f"simulator did not start within {START_TIMEOUT_S:g} s")
+        if self._failure is not None:
             self._thread.join(5)
-            raise RuntimeError(f"simulator failed to start: {self._error}") from self._error
+            cause = self._failure[1]
+            raise SimulatorError(f"simulator failed to start: {cause}") from cause
         return self
 
     def stop(self) -> None:
+        """Stop serving and join the thread; ``SimulatorError`` if the simulator had failed."""
         loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if self._stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._stop.set)
-        thread.join(15)
-        self._thread = None
+        if loop is not None and thread is not None:
+            if self._stop is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._stop.set)
+            thread.join(15)
+            self._thread = None
+        self.check()
+
+    def check(self) -> None:
+        """Raise ``SimulatorError`` (chained to the cause) if the simulator failed after start."""
+        if self._failure is not None:
+            where, exc = self._failure
+            raise SimulatorError(f"simulator {where} failed: {exc!r}") from exc
 
     def __enter__(self) -> Self:
         return self.start()
@@ -162,11 +169,25 @@ class Simulator:
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
-        except BaseException as e:  # startup failure is reported by start()
-            self._error = e
+        except BaseException as e:  # kept for start(), stop() and check() to raise
+            self._fail("serving thread", e)
         finally:
             self._ready.set()
             loop.close()
+
+    def _fail(self, where: str, exc: BaseException) -> None:
+        """Keep the first failure, log a late one at ERROR and stop serving (loop thread)."""
+        if self._failure is not None:
+            return
+        self._failure = (where, exc)
+        if self._ready.is_set():  # a startup failure is raised by start() instead
+            log.error("simulator %s failed; stopping the simulator", where, exc_info=exc)
+        if self._stop is not None:
+            self._stop.set()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self._fail(task.get_name(), exc)
 
     async def _main(self) -> None:
         cfg = self.config
@@ -185,13 +206,16 @@ class Simulator:
             self._port = next(iter(server.sockets)).getsockname()[1]
             self._ready.set()
             loop = asyncio.get_running_loop()
-            tasks = [loop.create_task(self._generate()), loop.create_task(self._mark_ticks())]
+            tasks = [
+                loop.create_task(self._generate(), name="generation"),
+                loop.create_task(self._mark_ticks(), name="mark-price ticks"),
+            ]
+            for task in tasks:
+                task.add_done_callback(self._task_done)
             await self._stop.wait()
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.gather(*tasks, return_exceptions=True)  # failures: see _task_done
             self.server.drop_all("close", 1001, "simulator stopping")
             await asyncio.sleep(0)
 
@@ -289,6 +313,7 @@ class Simulator:
     # ---- control API (thread-safe) -----------------------------------------------------------
 
     def _call(self, fn: Callable[[], T]) -> T:
+        self.check()
         loop = self._loop
         if loop is None or not loop.is_running() or self._thread is None:
             return fn()
@@ -360,7 +385,7 @@ class Simulator:
         """Push the synthetic spread ``sigma`` stationary sigmas away for ``duration_s``."""
         market = self.market
         if not isinstance(market, SyntheticMarket):
-            raise RuntimeError("spread excursions exist only for the synthetic market")
+            raise SimulatorError("spread excursions exist only for the synthetic market")
         self._call(lambda: market.start_excursion(sigma, duration_s))
 
     def inject_rest_errors(
@@ -395,7 +420,7 @@ class Simulator:
     @property
     def port(self) -> int:
         if self._port is None:
-            raise RuntimeError("simulator not started")
+            raise SimulatorError("simulator not started")
         return self._port
 
     @property
@@ -547,21 +572,3 @@ class Simulator:
     def betas(self) -> dict[str, float]:
         """Known hedge ratio of every synthetic base symbol: base = alpha + beta * hedge + u."""
         return dict(self.market.beta) if isinstance(self.market, SyntheticMarket) else {}
-
-    # ---- waiting helpers ---------------------------------------------------------------------
-
-    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        wait_until(predicate, timeout)
-
-    def wait_generated(self, n: int, timeout: float = 10.0, symbol: str | None = None) -> None:
-        """Block until ``n`` trades were generated (in total, or for ``symbol``)."""
-        if symbol is None:
-            wait_until(lambda: self.generated_count >= n, timeout, what=f"{n} trades generated")
-        else:
-            wait_until(lambda: self._generated[symbol] >= n, timeout, what=f"{n} {symbol} trades")
-
-    def wait_connections(self, n: int, timeout: float = 10.0) -> None:
-        wait_until(lambda: self.connections >= n, timeout, what=f"{n} connections")
-
-    def wait_finished(self, timeout: float = 30.0) -> None:
-        wait_until(lambda: self._finished, timeout, what="generation finished")

@@ -16,6 +16,7 @@ from ingest.storage import Trade, make_engine, read_bars, read_gaps, read_status
 from tests.conftest import wait_until
 from tests.ingest.test_storage import pandas_bars
 from tests.ingest_process import IngestProcess, ingest_config, stored_count, stored_trades
+from tests.simulator_helpers import wait_finished
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
@@ -51,7 +52,7 @@ def test_every_trade_lands_once_and_bars_match(tmp_path, backend_url) -> None:
         path = ingest_config(tmp_path, sim, backend_url)
         engine = make_engine(backend_url)
         with IngestProcess(path) as ingest:
-            sim.wait_finished(timeout=30)
+            wait_finished(sim, timeout=30)
             wait_until(lambda: stored_count(engine) == sim.generated_count, 20, "all trades")
             assert ingest.terminate() == 0
         assert_database_matches(engine, sim)
@@ -71,7 +72,7 @@ def test_dropped_connections_lose_nothing(tmp_path, backend_url) -> None:
     with Simulator(config).start() as sim:
         engine = make_engine(backend_url)
         with IngestProcess(ingest_config(tmp_path, sim, backend_url)) as ingest:
-            sim.wait_finished(timeout=40)
+            wait_finished(sim, timeout=40)
             wait_until(lambda: stored_count(engine) == sim.generated_count, 30, "backfill")
             assert ingest.terminate() == 0
         assert sim.total_connections >= 3

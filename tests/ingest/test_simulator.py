@@ -19,6 +19,7 @@ import websocket
 from ingest.simulator import IdRange, ReplayFile, Simulator, SimulatorConfig
 from ingest.simulator.cli import main as cli_main
 from ingest.simulator.replay import load_trades_csv, symbol_from_name
+from tests.simulator_helpers import wait_connections, wait_finished, wait_generated, wait_sim
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO.parent / "shared" / "data" / "real"
@@ -100,7 +101,7 @@ def test_combined_stream_delivers_binance_trades_with_contiguous_ids(make_sim):
     btc = [d["t"] for d in by_stream["BTCUSDT"]]
     eth = [d["t"] for d in by_stream["ETHUSDT"]]
     assert btc == list(range(1000, 1300)) and eth == list(range(5, 305))
-    sim.wait_finished(5)
+    wait_finished(sim, 5)
     assert list(sim.sent_ids("BTCUSDT")) == btc
     frame = sim.trades_frame("BTCUSDT")
     assert list(frame.columns) == ["trade_id", "ts_ms", "price", "qty", "buyer_maker"]
@@ -124,7 +125,7 @@ def test_raw_path_receives_only_its_stream(make_sim):
 def test_usdm_routed_path_and_aggtrade_stream(make_sim):
     sim = make_sim(rate=400, max_trades=200)
     ws = connect(f"{sim.ws_base}/market/stream?streams=btcusdt@aggTrade")
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     aggs = []
     while not aggs or aggs[-1]["l"] < sim.sent_ids("BTCUSDT")[-1]:
         ((_, raw),) = recv_frames(ws, 1)
@@ -162,17 +163,17 @@ def test_generates_only_while_connected_by_default(make_sim):
     time.sleep(0.15)  # a negative condition needs a window; nothing must happen in it
     assert sim.generated_count == 0
     ws = connect(sim.stream_url())
-    sim.wait_generated(50)
+    wait_generated(sim, 50)
     ws.close()
     always = make_sim(rate=1000, generate="always")
-    always.wait_generated(50)
+    wait_generated(always, 50)
 
 
 def test_synthetic_pair_has_configured_beta(make_sim):
     sim = make_sim(
         rate=400, generate="always", beta=17.5, hedge_vol=40.0, spread_sigma=0.5, max_trades=1200
     )
-    sim.wait_finished(15)
+    wait_finished(sim, 15)
     base, hedge = sim.trades_frame("BTCUSDT"), sim.trades_frame("ETHUSDT")
     b = base.groupby("ts_ms").price.last()
     h = hedge.groupby("ts_ms").price.last()
@@ -193,7 +194,7 @@ def test_proportional_bases_follow_the_hedge_by_price_ratio(make_sim):
         spread_sigma=0.5,
         max_trades=1200,
     )
-    sim.wait_finished(15)
+    wait_finished(sim, 15)
     hedge = sim.trades_frame("ETHUSDT").groupby("ts_ms").price.last()
     for symbol, price in (("BTCUSDT", 60_000.0), ("SOLUSDT", 150.0)):
         base = sim.trades_frame(symbol).groupby("ts_ms").price.last()
@@ -212,10 +213,10 @@ def test_spread_excursion_moves_spread_several_sigma():
         ping_interval_s=None,
     )
     with Simulator(cfg) as sim:
-        sim.wait_generated(400)
+        wait_generated(sim, 400)
         t_exc = int(time.time() * 1000)
         sim.start_excursion(sigma=8.0, duration_s=0.4)
-        sim.wait_until(lambda: sim.trades_frame("BTCUSDT").ts_ms.max() > t_exc + 300, 10)
+        wait_sim(sim, lambda: sim.trades_frame("BTCUSDT").ts_ms.max() > t_exc + 300, 10)
         market = sim.market
         base, hedge = sim.trades_frame("BTCUSDT"), sim.trades_frame("ETHUSDT")
     j = pd.concat(
@@ -241,7 +242,7 @@ def test_rest_history_limits_errors_and_forgotten_ranges(make_sim):
         start_id=100,
         forget_ids=(IdRange("BTCUSDT", 1100, 1199),),
     )
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     base = sim.rest_base + "/api/v3/"
     assert requests.get(base + "ping").json() == {}
     assert abs(requests.get(base + "time").json()["serverTime"] - time.time() * 1000) < 5000
@@ -314,7 +315,7 @@ def test_drop_after_n_frames_closes_connection(make_sim):
     frames = recv_until_closed(ws)
     assert len(frames) == 37
     assert CLOSE_CODES[id(ws)] is None  # abort: no close frame
-    sim.wait_until(lambda: sim.connections == 0, 5)
+    wait_sim(sim, lambda: sim.connections == 0, 5)
     ws2 = connect(sim.stream_url())  # reconnect works and is cut again
     assert len(recv_until_closed(ws2)) == 37
     sim.set_faults(drop_mode="close", drop_after_frames=5)
@@ -336,7 +337,7 @@ def test_server_shutdown_event_then_close(make_sim):
     raw = connect(f"{sim.ws_base}/ws/btcusdt@trade")
     recv_frames(comb, 5)
     recv_frames(raw, 5)
-    sim.wait_connections(2)
+    wait_connections(sim, 2)
     assert sim.server_shutdown(grace_s=0.2) == 2
     for ws, expect in ((comb, "combined"), (raw, "raw")):
         frames = recv_until_closed(ws)
@@ -348,7 +349,7 @@ def test_server_shutdown_event_then_close(make_sim):
         else:
             assert events[0]["e"] == "serverShutdown" and isinstance(events[0]["E"], int)
         assert CLOSE_CODES[id(ws)] == 1001
-    sim.wait_until(lambda: sim.connections == 0, 5)
+    wait_sim(sim, lambda: sim.connections == 0, 5)
 
 
 def test_shutdown_after_seconds_is_per_connection(make_sim):
@@ -392,7 +393,7 @@ def test_malformed_frames_arrive(make_sim):
     sim.set_faults(malformed_every=None)
     ws = connect(sim.stream_url())
     recv_frames(ws, 3)
-    sim.wait_connections(1)
+    wait_connections(sim, 1)
     sim.send_malformed("binary")
     frames = recv_frames(ws, 200)
     assert any(op == websocket.ABNF.OPCODE_BINARY for op, _ in frames)
@@ -401,12 +402,12 @@ def test_malformed_frames_arrive(make_sim):
 
 def test_silence_one_symbol_and_pause_all(make_sim):
     sim = make_sim(rate=1000, generate="always")
-    sim.wait_generated(100)
+    wait_generated(sim, 100)
     sim.silence("ETHUSDT", 0.4)
     eth0, btc0 = sim.generated("ETHUSDT"), sim.generated("BTCUSDT")
-    sim.wait_until(lambda: sim.generated("BTCUSDT") > btc0 + 100, 5)
+    wait_sim(sim, lambda: sim.generated("BTCUSDT") > btc0 + 100, 5)
     assert sim.generated("ETHUSDT") == eth0
-    sim.wait_until(lambda: sim.generated("ETHUSDT") > eth0, 5)
+    wait_sim(sim, lambda: sim.generated("ETHUSDT") > eth0, 5)
     ids = sim.sent_ids("ETHUSDT")
     assert np.array_equal(ids, np.arange(1, len(ids) + 1))  # silence leaves no id gap
     sim.pause()
@@ -414,7 +415,7 @@ def test_silence_one_symbol_and_pause_all(make_sim):
     time.sleep(0.1)  # negative condition: nothing generated while paused
     assert sim.generated_count == n
     sim.resume()
-    sim.wait_generated(n + 50)
+    wait_generated(sim, n + 50)
 
 
 # ---- replay ----------------------------------------------------------------------------------
@@ -441,7 +442,7 @@ def test_replay_real_csv_delivers_every_row(make_sim):
         assert [d["T"] for d in got[sym]] == df.time.tolist()
         assert [float(d["p"]) for d in got[sym]] == df.price.tolist()
         assert [d["m"] for d in got[sym]] == df.is_buyer_maker.tolist()
-    sim.wait_finished(5)
+    wait_finished(sim, 5)
     assert len(sim.sent_ids("ETHUSDT")) == len(expected["ETHUSDT"])
 
 

@@ -20,6 +20,7 @@ from ingest.storage import make_engine
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.reliability.support import gap_states, paused_simulator, wait_complete
+from tests.simulator_helpers import wait_connections
 
 
 def _counter(engine, column: str) -> int:
@@ -49,7 +50,7 @@ def test_malformed_frames_are_counted_and_trades_keep_landing(tmp_path, sqlite_u
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             for _ in range(2):
                 for kind in MALFORMED_KINDS:
@@ -85,7 +86,7 @@ def test_writer_stall_overflows_into_gaps_that_backfill_fills(tmp_path, sqlite_u
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url, {"ingest": {"queue_max": 1000}})
         with IngestProcess(config) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             wait_until(lambda: stored_count(engine) > 5000, 20, "ingest under load")
             rss_before = _rss_kib(ingest.proc.pid)

@@ -17,6 +17,7 @@ from ingest.storage import make_engine
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.reliability.readers import read_loop
 from tests.reliability.support import SYMBOLS, paused_simulator, wait_complete
+from tests.simulator_helpers import wait_connections
 
 READERS = 8
 SECONDS = 60.0
@@ -27,7 +28,7 @@ def test_eight_readers_and_one_writer_never_see_a_locked_database(tmp_path, sqli
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             work = partial(read_loop, sqlite_url, SYMBOLS)
             with multiprocessing.get_context("spawn").Pool(READERS) as pool:

@@ -16,6 +16,7 @@ from tests.conftest import wait_until
 from tests.ingest.test_end_to_end import assert_database_matches
 from tests.ingest_process import IngestProcess, ingest_config
 from tests.reliability.support import gap_states, paused_simulator, wait_complete
+from tests.simulator_helpers import wait_connections, wait_generated
 
 TOTAL_TRADES = 120_000
 
@@ -26,13 +27,13 @@ def test_drops_every_n_frames_under_load_lose_nothing(tmp_path, sqlite_url) -> N
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             started = time.monotonic()
             sim.resume()
-            sim.wait_generated(TOTAL_TRADES, timeout=90)
+            wait_generated(sim, TOTAL_TRADES, timeout=90)
             sim.set_faults(drop_after_frames=None)  # a healthy tail reveals the last gap
-            sim.wait_connections(1, timeout=15)
-            sim.wait_generated(sim.generated_count + 2000, timeout=15)
+            wait_connections(sim, 1, timeout=15)
+            wait_generated(sim, sim.generated_count + 2000, timeout=15)
             sim.pause()
             final = wait_complete(engine, sim, timeout=90)
             elapsed = time.monotonic() - started
@@ -55,15 +56,15 @@ def test_server_shutdown_reconnects_within_5s(tmp_path, sqlite_url) -> None:
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
-            sim.wait_generated(4000, timeout=15)
+            wait_generated(sim, 4000, timeout=15)
             before = sim.total_connections
             sent_at = time.monotonic()
             assert sim.server_shutdown(grace_s=1.0) == 1
             wait_until(lambda: sim.total_connections > before, 5, "a new connection")
             reconnect_s = time.monotonic() - sent_at
-            sim.wait_generated(sim.generated_count + 4000, timeout=15)
+            wait_generated(sim, sim.generated_count + 4000, timeout=15)
             sim.pause()
             final = wait_complete(engine, sim, timeout=30)
             assert ingest.terminate() == 0
@@ -104,7 +105,7 @@ def test_silent_symbol_is_flagged_and_reconnected(tmp_path, sqlite_url) -> None:
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url, {"feed": {"silence_s": 2}})
         with IngestProcess(config) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             wait_until(lambda: _last_trade_ms(engine, "ETHUSDT") > 0, 15, "ETH trades")
             connections = sim.total_connections

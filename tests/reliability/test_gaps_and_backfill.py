@@ -14,6 +14,7 @@ from ingest.storage import make_engine, read_gaps
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, run_ingest, stored_count
 from tests.reliability.support import paused_simulator, tally, wait_complete
+from tests.simulator_helpers import wait_connections, wait_generated
 
 
 def _next_id(sim, symbol: str) -> int:
@@ -27,7 +28,7 @@ def test_fillable_gap_is_filled_and_unfillable_gap_is_marked_lost(tmp_path, sqli
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url)
         with IngestProcess(config) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             start = _next_id(sim, "BTCUSDT")
             fillable = (start + 1000, start + 1499)
             unfillable = (start + 2500, start + 2699)
@@ -35,7 +36,7 @@ def test_fillable_gap_is_filled_and_unfillable_gap_is_marked_lost(tmp_path, sqli
             sim.skip_ids("BTCUSDT", *unfillable)
             sim.forget_ids("BTCUSDT", *unfillable)
             sim.resume()
-            sim.wait_generated(start + 4000, timeout=20, symbol="BTCUSDT")
+            wait_generated(sim, start + 4000, timeout=20, symbol="BTCUSDT")
             sim.pause()
             final = wait_complete(engine, sim, timeout=30)
             assert ingest.terminate() == 0
@@ -70,12 +71,12 @@ def test_rest_429_retry_after_is_respected(tmp_path, sqlite_url) -> None:
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             start = _next_id(sim, "ETHUSDT")
             sim.inject_rest_errors(1, status=429, retry_after=2)
             sim.skip_ids("ETHUSDT", start + 200, start + 299)
             sim.resume()
-            sim.wait_generated(start + 1000, timeout=15, symbol="ETHUSDT")
+            wait_generated(sim, start + 1000, timeout=15, symbol="ETHUSDT")
             sim.pause()
             final = wait_complete(engine, sim, timeout=30)
             assert ingest.terminate() == 0
@@ -94,7 +95,7 @@ def test_sigterm_during_backfill_exits_within_5s(tmp_path, sqlite_url) -> None:
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url)
         with IngestProcess(config) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             start = _next_id(sim, "BTCUSDT")
             sim.inject_rest_errors(1, status=429, retry_after=60)
             sim.skip_ids("BTCUSDT", start + 100, start + 199)
@@ -135,12 +136,12 @@ def _run_with_rest_errors(
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             start = _next_id(sim, "BTCUSDT")
             sim.skip_ids("BTCUSDT", start + 200, start + 299)
             sim.inject_rest_errors(count, status=status)
             sim.resume()
-            sim.wait_generated(start + 600, timeout=15, symbol="BTCUSDT")
+            wait_generated(sim, start + 600, timeout=15, symbol="BTCUSDT")
             began = time.monotonic()
             gap = wait_until(lambda: _gap_row(engine), 40, "the gap to close")
             waited = time.monotonic() - began

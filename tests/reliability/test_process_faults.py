@@ -16,6 +16,7 @@ from ingest.storage import make_engine
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.reliability.support import gap_states, kill9, paused_simulator, wait_complete
+from tests.simulator_helpers import wait_connections, wait_sim
 
 
 def test_kill9_then_restart_backfills_the_downtime(tmp_path, sqlite_url) -> None:
@@ -25,7 +26,7 @@ def test_kill9_then_restart_backfills_the_downtime(tmp_path, sqlite_url) -> None
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url)
         with IngestProcess(config) as first:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             wait_until(lambda: stored_count(engine) > 6000, 20, "ingest under load")
             kill9(first.proc.pid)
@@ -64,7 +65,7 @@ def test_standby_takes_over_after_kill9(tmp_path, backend_url) -> None:
         with IngestProcess(active_cfg) as active, ExitStack() as stack:
             wait_until(lambda: _holding(active), 15, "active ingestor holding the lock")
             standby = stack.enter_context(IngestProcess(standby_cfg, "--standby"))
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             wait_until(lambda: stored_count(engine) > 3000, 20, "active ingestor writing")
             wait_until(lambda: "standby: waiting" in standby.output(), 15, "standby waiting")
@@ -90,12 +91,12 @@ def test_restart_finds_downtime_of_a_symbol_that_then_goes_quiet(tmp_path, sqlit
         engine = make_engine(sqlite_url)
         config = ingest_config(tmp_path, sim, sqlite_url, {"feed": {"silence_s": 60}})
         with IngestProcess(config) as first:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             wait_until(lambda: stored_count(engine) > 400, 20, "first ingestor writing")
             assert first.terminate() == 0
         down_from = sim.generated("ETHUSDT")
-        sim.wait_until(lambda: sim.generated("ETHUSDT") > down_from + 300, timeout=10)
+        wait_sim(sim, lambda: sim.generated("ETHUSDT") > down_from + 300, timeout=10)
         sim.silence("ETHUSDT", 120)  # ETH traded while we were down, then went quiet
         with IngestProcess(config) as second:
             final = wait_complete(engine, sim, timeout=30)
@@ -110,7 +111,7 @@ def test_lost_postgres_lock_stops_the_ingestor_without_writing(tmp_path, pg_url)
     with sim:
         engine = make_engine(pg_url)
         with IngestProcess(ingest_config(tmp_path, sim, pg_url)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             sim.resume()
             wait_until(lambda: stored_count(engine) > 200, 20, "ingest writing")
             with engine.connect() as conn:

@@ -21,6 +21,7 @@ from ingest.storage import make_engine
 from tests.conftest import REPO, free_port, wait_until
 from tests.ingest_process import stored_count
 from tests.reliability.support import kill9, paused_simulator, wait_complete
+from tests.simulator_helpers import wait_connections
 
 STARTED = re.compile(r"started ingestor pid (\d+)")
 
@@ -63,13 +64,13 @@ def test_gunicorn_restarts_a_killed_ingestor(tmp_path, sqlite_url) -> None:
             )
         try:
             engine = make_engine(sqlite_url)
-            sim.wait_connections(1, timeout=30)
+            wait_connections(sim, 1, timeout=30)
             sim.resume()
             wait_until(lambda: stored_count(engine) > 300, 30, "the first ingestor writing")
             (first,) = ingestor_pids(log_path)
             kill9(first)
             second = wait_until(lambda: ingestor_pids(log_path)[1:], 30, "a restarted ingestor")[0]
-            sim.wait_connections(1, timeout=30)
+            wait_connections(sim, 1, timeout=30)
             wait_until(lambda: stored_count(engine) > sim.generated_count - 300, 30, "catch up")
             sim.pause()
             final = wait_complete(engine, sim, timeout=30)

@@ -17,6 +17,7 @@ from ingest.storage import make_engine
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_trades
 from tests.reliability.support import SYMBOLS, paused_simulator
+from tests.simulator_helpers import wait_connections, wait_generated
 
 USDM = {"feed": {"market": "usdm", "stream": "aggTrade"}}
 
@@ -40,16 +41,16 @@ def test_usdm_aggtrades_survive_drops_skips_shutdown_and_a_429(tmp_path, sqlite_
     with sim:
         engine = make_engine(sqlite_url)
         with IngestProcess(ingest_config(tmp_path, sim, sqlite_url, USDM)) as ingest:
-            sim.wait_connections(1, timeout=15)
+            wait_connections(sim, 1, timeout=15)
             start = sim.config.start_id_for("BTCUSDT") + sim.generated("BTCUSDT")
             sim.skip_ids("BTCUSDT", start + 500, start + 699)  # aggregates withheld whole
             sim.inject_rest_errors(1, status=429, retry_after=1, path="/fapi/")
             sim.resume()
-            sim.wait_generated(sim.generated_count + 20_000, timeout=60)
+            wait_generated(sim, sim.generated_count + 20_000, timeout=60)
             sim.set_faults(drop_after_frames=None)
             assert sim.server_shutdown(grace_s=0.5) >= 1
-            sim.wait_connections(1, timeout=15)
-            sim.wait_generated(sim.generated_count + 2000, timeout=15)
+            wait_connections(sim, 1, timeout=15)
+            wait_generated(sim, sim.generated_count + 2000, timeout=15)
             sim.pause()
             wait_until(lambda: _complete(engine, sim), 60, "every aggregate trade stored")
             assert ingest.terminate() == 0

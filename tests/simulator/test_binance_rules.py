@@ -29,6 +29,7 @@ from ingest.simulator.faults import FaultState
 from ingest.simulator.history import TradeHistory
 from ingest.simulator.rest import RestApi
 from ingest.simulator.server import StreamServer
+from tests.simulator_helpers import wait_connections, wait_finished
 
 KEY = {"X-MBX-APIKEY": "a" * 64}
 WEIGHT = "X-MBX-USED-WEIGHT-1M"
@@ -163,9 +164,9 @@ def test_usdm_trade_stays_silent_while_aggtrade_carries_every_trade(make_sim):
     both = connect(f"{sim.ws_base}/market/stream?streams=btcusdt@trade/btcusdt@aggTrade")
     only_trade = connect(f"{sim.ws_base}/market/ws/btcusdt@trade")
     spot = connect(f"{sim.ws_base}/ws/btcusdt@trade")
-    sim.wait_connections(3)
+    wait_connections(sim, 3)
     sim.resume()
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     # every frame published before the reply is queued ahead of it on its connection
     frames, answer = reply(both, "LIST_SUBSCRIPTIONS")
     assert answer["result"] == ["btcusdt@trade", "btcusdt@aggTrade"]
@@ -248,7 +249,7 @@ def test_usdm_connection_past_200_streams_is_closed_with_policy_violation(make_s
 def test_spot_connection_past_its_cap_is_refused_by_url_and_by_subscribe(make_sim):
     sim = make_sim(rate=5, max_streams_spot=3, max_streams_usdm=2)
     ok = connect(f"{sim.ws_base}/stream?streams=btcusdt@trade/ethusdt@trade/btcusdt@aggTrade")
-    sim.wait_connections(1)
+    wait_connections(sim, 1)
     _, listed = reply(ok, "LIST_SUBSCRIPTIONS")
     assert len(listed["result"]) == 3
     ok.send(json.dumps({"method": "SUBSCRIBE", "params": ["ethusdt@aggTrade"], "id": 9}))
@@ -267,7 +268,7 @@ def test_usdm_historical_trades_without_api_key_is_401_minus_2014(make_sim):
     """[CONN] Old Trades Lookup is "Security Type: MARKET_DATA"; [ERR] -2014 "API-key format
     invalid."; 401 per binance/binance-skills-hub PR #175."""
     sim = make_sim(rate=500, generate="always", max_trades=50)
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     url = sim.rest_base + "/fapi/v1/historicalTrades"
     r = requests.get(url, params={"symbol": "BTCUSDT", "fromId": 1}, timeout=10)
     assert (r.status_code, r.json()) == (401, {"code": -2014, "msg": "API-key format invalid."})
@@ -284,7 +285,7 @@ def test_usdm_rest_rows_and_exchange_info_follow_the_usdm_format(make_sim):
     """[CONN] models: aggTrades rows ``a,p,q,nq,f,l,T,m``; REQUEST_WEIGHT 2,400 (USD-M) and
     6,000 (spot [REST] "LIMITS")."""
     sim = make_sim(rate=500, generate="always", max_trades=20)
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     agg = requests.get(sim.rest_base + "/fapi/v1/aggTrades", params={"symbol": "ETHUSDT"}).json()
     assert set(agg[0]) == {"a", "p", "q", "nq", "f", "l", "T", "m"}
     spot_agg = requests.get(sim.rest_base + "/api/v3/aggTrades", params={"symbol": "ETHUSDT"})
@@ -311,7 +312,7 @@ def test_usdm_agg_trades_serve_only_the_last_48_hours(tmp_path: Path):
         replay=(ReplayFile(csv, "XRPUSDT"),), speed=0, generate="always", ping_interval_s=None
     )
     with Simulator(cfg) as sim:
-        sim.wait_finished(10)
+        wait_finished(sim, 10)
         futures = sim.rest_base + "/fapi/v1/aggTrades"
         rows = requests.get(futures, params={"symbol": "XRPUSDT", "fromId": 1}).json()
         assert [(r["f"], r["l"]) for r in rows] == [(4, 4), (5, 5), (6, 6)]

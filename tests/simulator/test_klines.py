@@ -16,6 +16,7 @@ from ingest.simulator.cli import build_parser, config_from_args
 from ingest.simulator.history import TradeHistory
 from ingest.simulator.klines import KlineError
 from ingest.simulator.past import ar1
+from tests.simulator_helpers import wait_finished
 
 MIN = 60_000
 SEC = 1000
@@ -163,7 +164,7 @@ def test_past_ends_at_the_start_prices_where_the_tape_starts():
 
 def test_live_tape_continues_the_past_without_a_jump(make_sim):
     sim = make_sim(rate=2000, generate="always", max_trades=400)
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     t0 = sim.tape_start_ms
     assert t0 is not None
     for symbol in sim.symbols:
@@ -256,7 +257,7 @@ def test_cli_flags_set_the_klines_history():
 
 def test_live_klines_are_the_stored_trades_aggregated(make_sim):
     sim = make_sim(rate=3000, generate="always", max_trades=4000)
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     t0 = sim.tape_start_ms
     assert t0 is not None
     for symbol in sim.symbols:
@@ -345,7 +346,7 @@ def test_replay_klines_aggregate_the_file_without_a_generated_past(make_sim, tmp
         )
     )
     sim = make_sim(replay=(ReplayFile(path),), speed=0, generate="always")
-    sim.wait_finished(10)
+    wait_finished(sim, 10)
     assert sim.history_start_ms is None and sim.tape_start_ms is None and sim.betas == {}
     rows = sim.klines("BTCUSDT", "1m", 0, None, 100)
     assert [r[0] for r in rows] == [base + k * MIN for k in range(4)]
