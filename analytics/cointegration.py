@@ -152,14 +152,25 @@ def engle_granger(base: object, hedge: object, maxlag: int = 1) -> tuple[float, 
     return float(stat[0]), float(_mackinnon_p(stat, 2)[0])
 
 
-def _engle_granger_stats(y: FloatArray, x: FloatArray, k: int) -> FloatArray:
-    """EG statistic of every row of the (rows, n) arrays (``-inf`` where collinear)."""
+def _ols_residuals(y: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """β, residuals and r² of OLS of every row of ``y`` on ``[1, x]`` ((rows, n) arrays)."""
     dx = x - x.mean(axis=1, keepdims=True)
     dy = y - y.mean(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         beta = np.einsum("ij,ij->i", dx, dy) / np.einsum("ij,ij->i", dx, dx)
         resid = dy - beta[:, None] * dx
         r2 = 1.0 - np.einsum("ij,ij->i", resid, resid) / np.einsum("ij,ij->i", dy, dy)
+    return beta, resid, r2
+
+
+def _engle_granger_stats(y: FloatArray, x: FloatArray, k: int) -> FloatArray:
+    """EG statistic of every row of the (rows, n) arrays (``-inf`` where collinear)."""
+    _, resid, r2 = _ols_residuals(y, x)
+    return _residual_adf_stats(resid, r2, k)
+
+
+def _residual_adf_stats(resid: FloatArray, r2: FloatArray, k: int) -> FloatArray:
+    """The no-constant ADF t-value of each residual row (``-inf`` where r² says collinear)."""
     diff = np.diff(resid, axis=1)
     size = diff.shape[1]
     target = diff[:, k:]
@@ -229,13 +240,27 @@ def half_life(spread: object) -> float | None:
         None when ``b >= 0`` (no mean reversion).
     """
     x = _finite_series("spread", spread, 3)
-    lagged = x[:-1] - x[:-1].mean()
-    step = np.diff(x)
-    sxx = float(lagged @ lagged)
-    if sxx == 0.0:
+    b = float(_reversion_slopes(x[None, :])[0])
+    if math.isnan(b):
         raise InsufficientDataError("spread is constant; the half-life is undefined")
-    b = float(lagged @ (step - step.mean())) / sxx
     return None if b >= 0.0 else -math.log(2.0) / b
+
+
+def _reversion_slopes(rows: FloatArray) -> FloatArray:
+    """OLS slope ``b`` of ``Δs_t`` on ``s_{t-1}`` (with constant) of every row; NaN if flat."""
+    lagged = rows[:, :-1] - rows[:, :-1].mean(axis=1, keepdims=True)
+    step = np.diff(rows, axis=1)
+    sxx = np.einsum("ij,ij->i", lagged, lagged)
+    sxy = np.einsum("ij,ij->i", lagged, step - step.mean(axis=1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sxx > 0.0, sxy / sxx, np.nan)
+
+
+def half_lives(rows: FloatArray) -> FloatArray:
+    """:func:`half_life` of every row of a (rows, n) array; NaN where there is none."""
+    b = _reversion_slopes(rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b < 0.0, -math.log(2.0) / b, np.nan)
 
 
 def hurst(series: object, max_lag: int = 100, n_lags: int = 16) -> float:
@@ -267,14 +292,23 @@ def hurst(series: object, max_lag: int = 100, n_lags: int = 16) -> float:
             "series moves by a constant step (or not at all); Hurst needs variation in its "
             "increments"
         )
-    top = min(check_window("max_lag", max_lag, minimum=3), x.size // 4)
-    lags = np.unique(np.geomspace(2, top, check_window("n_lags", n_lags)).round().astype(int))
-    variances = np.array([np.var(x[lag:] - x[:-lag]) for lag in lags])
-    if not (variances > 0).all():
+    value = float(hursts(x[None, :], max_lag, n_lags)[0])
+    if math.isnan(value):
         raise InsufficientDataError("series has constant increments; Hurst is undefined")
+    return value
+
+
+def hursts(rows: FloatArray, max_lag: int = 100, n_lags: int = 16) -> FloatArray:
+    """:func:`hurst` of every row of a (rows, n) array, one pass per lag; NaN where a lag's
+    variance is zero."""
+    top = min(check_window("max_lag", max_lag, minimum=3), rows.shape[1] // 4)
+    lags = np.unique(np.geomspace(2, top, check_window("n_lags", n_lags)).round().astype(int))
+    variances = np.stack([np.var(rows[:, lag:] - rows[:, :-lag], axis=1) for lag in lags], 1)
     log_lag = np.log(lags) - np.log(lags).mean()
-    log_var = np.log(variances)
-    return float(log_lag @ (log_var - log_var.mean()) / (log_lag @ log_lag) / 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_var = np.log(variances)
+        slope = (log_var - log_var.mean(axis=1, keepdims=True)) @ log_lag / (log_lag @ log_lag)
+    return np.where((variances > 0).all(axis=1), slope / 2.0, np.nan)
 
 
 def pair_health(base: object, hedge: object, maxlag: int = 1) -> CointegrationHealth:

@@ -8,12 +8,14 @@ import pytest
 
 from dashboard import figures
 from dashboard.csvsafe import guard_cell, to_safe_csv
+from dashboard.data.notices import Notice, NoticeCode, Warmup
 from dashboard.downsample import keep_indices
 from dashboard.errors import QueryError
 from dashboard.health import classify
 from dashboard.params import merge_query, pair_choices, parse_pair, parse_view, query_values
 from dashboard.refresh import RefreshGuard
 from dashboard.timefmt import approx_duration
+from dashboard.wording import notice_text
 from ingest.settings import Settings
 
 
@@ -147,3 +149,27 @@ def test_refresh_guard_skips_busy_key() -> None:
         with guard.slot(("s", "other"), wait=False) as third:
             assert third is True
     assert not guard.busy(("s", "p"))
+
+
+def test_every_notice_code_has_words() -> None:
+    """A state added without a sentence would be a KeyError on the page that meets it."""
+    facts = {
+        "stopped_s": 12,
+        "ws_url": "wss://x",
+        "error": "boom",
+        "retry_in_s": 3.0,
+        "simulated": False,
+        "symbol": "BTCUSDT",
+        "from_id": 1,
+        "to_id": 2,
+        "base": "BTCUSDT",
+        "hedge": "ETHUSDT",
+        "cannot_connect": False,
+        "reason": "why",
+        "found": 1,
+        "warmup": Warmup(3, 10, "1m"),
+    }
+    texts = {code: notice_text(Notice(code, "info", facts)) for code in NoticeCode}
+    assert all(text and "{" not in text for text in texts.values())
+    assert texts[NoticeCode.WARMING_UP] == "warming up: 3 of 10 bars (about 7 min at 1m)"
+    assert len(set(texts.values())) == len(NoticeCode)
