@@ -8,6 +8,8 @@ so a stale price is never silently repeated; :func:`complete_rows` keeps the row
 legs are known, which is what the statistics consume. Imports numpy, pandas and our errors.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -195,3 +197,12 @@ def aligned_closes(
         max_stale_bars=max_stale_bars,
     )
     return complete_rows(aligned)
+
+
+def closes_grid(
+    bars: Mapping[str, pd.DataFrame], *, bar_seconds: int, max_stale_bars: int
+) -> pd.DataFrame:
+    """Closes of every symbol with bars on one grid (:func:`align_legs`); symbols without
+    bars are left out, so the columns are the symbols that have data."""
+    present = {name: closes(frame) for name, frame in bars.items() if not frame.empty}
+    return align_legs(present, bar_seconds=bar_seconds, max_stale_bars=max_stale_bars)

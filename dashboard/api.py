@@ -23,10 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.backtest import TRADE_COLUMNS
 from analytics.pipeline import PairSnapshot
+from analytics.screener import MIN_SCREEN_BARS
 from analytics.vocabulary import DIRECTIONS, TIMEFRAMES
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
-from dashboard.data import alert_log, feed, pairs, windows
+from dashboard.data import alert_log, feed, pairs, screen, windows
 from dashboard.errors import QueryError
 from dashboard.params import (
     MAX_SPAN_S,
@@ -39,7 +40,7 @@ from dashboard.params import (
     parse_view,
 )
 from dashboard.wording import notice_text
-from ingest.storage import StorageError
+from ingest.storage import SCREEN_FIELDS, StorageError
 
 api = Blueprint("pairwatch_api", __name__)
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -115,7 +116,7 @@ def _bad_query(exc: QueryError) -> tuple[Response, int]:
 @api.route("/api/v1/<path:unknown>", methods=ANY_METHOD)
 def _unknown_endpoint(unknown: str) -> tuple[Response, int]:
     """Unknown API paths answer a JSON 404 instead of the dashboard's HTML."""
-    known = "pairs, bars, analytics, alerts, rules, backtest, status"
+    known = "pairs, bars, analytics, alerts, rules, backtest, status, screener"
     body = {"error": f"no endpoint /api/v1/{unknown[:80]}; known: {known}", "parameter": None}
     return jsonify(body), 404
 
@@ -420,3 +421,32 @@ def rules() -> Response:
     ]
     frame = pd.DataFrame(rows, columns=list(RULE_FIELDS), dtype=object)
     return _table(frame, fmt, "rules", lambda: {"rules": _records(frame)})
+
+
+def screener_body(ranking: screen.Ranking) -> dict[str, Any]:
+    """``{"tf", "window", "as_of", "pairs": [...]}``; ``as_of`` is the newest closed bar (s)."""
+    pairs = [{name: _json_value(pair[name]) for name in SCREEN_FIELDS} for pair in ranking.pairs]
+    return {
+        "tf": ranking.tf,
+        "window": ranking.window,
+        "as_of": ranking.as_of_s,
+        "source": ranking.source,
+        "pairs": pairs,
+    }
+
+
+@api.get("/api/v1/screener")
+def screener() -> Response:
+    """Every unordered pair of the streamed symbols ranked by Engle-Granger p, ascending."""
+    query = _query(("tf", "window"))
+    fmt = _format(query)
+    settings = services().settings
+    tf = parse_choice("tf", query.get("tf", "1m"), screen.SCREENER_TIMEFRAMES)
+    window = (
+        parse_int("window", query["window"], MIN_SCREEN_BARS, screen.MAX_SCREENER_WINDOW)
+        if "window" in query
+        else settings.screener.window
+    )
+    body = screener_body(screen.ranking(services(), tf, window))
+    frame = pd.DataFrame(body["pairs"], columns=list(SCREEN_FIELDS))
+    return _table(frame, fmt, f"screener_{tf}_{window}", lambda: body)

@@ -1,6 +1,6 @@
 """AG Grid tables in the dark theme, and the frames they show with times in the display zone.
 
-Owns the grid configuration shared by the alerts and backtest pages (sortable, filterable,
+Owns the grid configuration shared by the alerts, backtest and screener pages (sortable, filterable,
 resizable columns; formatted right-aligned numbers; time columns wide enough to read; the
 Theming API dark parameters, since AG Grid's CDN themes are not used)
 and the conversion of epoch columns into zone-formatted text columns for display and CSV.
@@ -25,8 +25,10 @@ NUMBER_FORMAT = {"function": "params.value == null ? '' : d3.format(',.4~f')(par
 TIME_MIN_WIDTH = 205  # px: "2024-06-01 21:00:03 IST" (or an epoch in ms) without an ellipsis
 
 
-def _column(name: str, numeric: bool, wide: bool) -> dict[str, object]:
+def _column(name: str, numeric: bool, wide: bool, markdown: bool) -> dict[str, object]:
     column: dict[str, object] = {"field": name}
+    if markdown:  # links rendered by AG Grid's markdown renderer (no raw HTML allowed)
+        column |= {"cellRenderer": "markdown", "linkTarget": "_self", "minWidth": 190}
     if numeric:
         column |= {
             "type": "rightAligned",
@@ -43,9 +45,18 @@ def grid(
     columns: Sequence[str],
     numeric: Sequence[str] = (),
     times: Sequence[str] = (),
+    markdown: Sequence[str] = (),
+    *,
+    selectable: bool = False,
 ) -> dag.AgGrid:
-    """A dark grid; ``numeric`` columns right-aligned and formatted, ``times`` kept readable."""
-    column_defs = [_column(name, name in numeric, name in times) for name in columns]
+    """A dark grid; ``numeric`` columns right-aligned and formatted, ``times`` kept readable,
+    ``markdown`` columns rendered as links; ``selectable``: one row can be selected."""
+    column_defs = [
+        _column(name, name in numeric, name in times, name in markdown) for name in columns
+    ]
+    options: dict[str, object] = {"theme": DARK_THEME, "pagination": True, "paginationPageSize": 50}
+    if selectable:
+        options["rowSelection"] = {"mode": "singleRow"}
     return dag.AgGrid(
         id=component_id,
         columnDefs=column_defs,
@@ -57,7 +68,7 @@ def grid(
             "flex": 1,
             "minWidth": 80,
         },
-        dashGridOptions={"theme": DARK_THEME, "pagination": True, "paginationPageSize": 50},
+        dashGridOptions=options,
         style={"height": "45vh"},
     )
 

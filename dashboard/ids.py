@@ -109,6 +109,18 @@ class BacktestIds:
     subtitle: str = "bt-subtitle"
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenerIds:
+    tf: str = "screener-tf"
+    window: str = "screener-window"
+    grid: str = "screener-grid"
+    notices: str = "screener-notices"
+    as_of: str = "screener-as-of"
+    watch: str = "screener-watch"
+    download_btn: str = "screener-download-btn"
+    download: str = "screener-download"
+
+
 SHELL = ShellIds()
 OVERVIEW = OverviewIds()
 PRICES = PricesIds()
@@ -116,3 +128,4 @@ SPREAD = SpreadIds()
 CORRELATION = CorrelationIds()
 ALERTS = AlertsIds()
 BACKTEST = BacktestIds()
+SCREENER = ScreenerIds()

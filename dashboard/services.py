@@ -70,3 +70,7 @@ class DataService:
             return compute()
         key = (name, args, self.data_stamp(), self.now_ms() // 1000)
         return self._shared.get(key, compute)
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``key`` (which must say everything the result depends on)."""
+        return self._shared.get(("cached", key), compute) if self._share else compute()

@@ -4,7 +4,8 @@
 writer before the readers so no trade waits on a missing consumer, then per market (spot,
 USD-M: see ``venues``) one paced REST client shared by that market's candle-history loader and
 backfillers, and per connection (a market's symbols split under its stream cap) one reader and
-one backfiller; then the alert worker and the retention pruner. It blocks until ``stop`` is set
+one backfiller; then the alert worker, the screener and the retention pruner. It blocks until
+``stop`` is set
 (the CLI sets it on
 SIGTERM/SIGINT). Shutdown closes the socket first, then lets the writer drain every buffered
 trade, then releases the lock, so a clean stop loses nothing and takes well under five seconds.
@@ -32,6 +33,7 @@ from ingest.history import HistoryLoader
 from ingest.lock import InstanceLock
 from ingest.rest import RestClient
 from ingest.retention import Pruner
+from ingest.screener_worker import ScreenerWorker
 from ingest.settings import Settings
 from ingest.source import BinanceSource
 from ingest.storage import claim_feed_kind
@@ -77,10 +79,14 @@ class _Market:
 
 
 class Ingestor:
-    """One running ingest pipeline for ``settings`` on ``engine``."""
+    """One running ingest pipeline for ``settings`` on ``engine``; ``shutdown_s`` is the
+    budget every stop of a shutdown shares (the writer alone may then take ``WRITER_GRACE_S``)."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, *, shutdown_s: float = SHUTDOWN_BUDGET_S
+    ) -> None:
         self.settings = settings
+        self.shutdown_s = shutdown_s
         self.engine = engine
         self.lock = InstanceLock(engine)
         self.source = "simulator" if settings.feed.simulated else "binance"
@@ -145,10 +151,14 @@ class Ingestor:
             for venue, venue_states in zip(self.venues, states, strict=True)
         ]
         alerts = AlertWorker(self.engine, settings)
+        screener = ScreenerWorker(self.engine, settings) if settings.screener.enabled else None
         pruner = Pruner(self.engine, settings.symbols, settings.storage.retention_days)
         writer.on_commit(alerts.notify)
         writer.start()
         alerts.start()
+        if screener is not None:
+            writer.on_commit(screener.notify)
+            screener.start()
         pruner.start()
         links = [link for market in markets for link in market.links]
         for link in links:
@@ -163,7 +173,7 @@ class Ingestor:
             buffer.clear()
         else:
             log.info("stopping: closing the feed and draining %d buffered trades", len(buffer))
-        budget = ShutdownBudget(SHUTDOWN_BUDGET_S)
+        budget = ShutdownBudget(self.shutdown_s)
         for link in links:
             link.reader.stop(budget.left())
         for market in markets:
@@ -175,6 +185,8 @@ class Ingestor:
             log.error("the writer is still draining; waiting for it before releasing the lock")
             writer.stop(WRITER_GRACE_S)
         alerts.stop(budget.left())
+        if screener is not None:
+            screener.stop(budget.left())
         pruner.stop(budget.left())
         log.info("stopped after writing %d trades", writer.written)
         if lock_lost:

@@ -205,6 +205,14 @@ class AnalyticsSettings(_Section):
     log_prices: bool = False
 
 
+class ScreenerSettings(_Section):
+    """The screener the ingestor keeps ready: every pair of ``symbols`` at these timeframes."""
+
+    enabled: bool = True
+    timeframes: tuple[Timeframe, ...] = ("1m", "5m")
+    window: int = Field(default=1440, ge=20, le=20_000)
+
+
 class AlertRuleSettings(_Section):
     """One alert rule: fire when |z| crosses entry_z, re-arm below exit_z."""
 
@@ -284,6 +292,7 @@ class Settings(_Section):
     symbols: tuple[Symbol, ...] = ()
     pairs: tuple[PairSettings, ...] = Field(min_length=1)
     analytics: AnalyticsSettings = AnalyticsSettings()
+    screener: ScreenerSettings = ScreenerSettings()
     alerts: AlertSettings = AlertSettings()
     dashboard: DashboardSettings = DashboardSettings()
 

@@ -33,6 +33,7 @@ class NoticeCode(StrEnum):
     SAME_BAR_FILLS = "same_bar_fills"
     NO_BACKTEST = "no_backtest"
     NO_MATCHING_ALERTS = "no_matching_alerts"
+    NO_RANKING = "no_ranking"
 
 
 @dataclass(frozen=True, slots=True)

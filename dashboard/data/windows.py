@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection
 
-from analytics.bars import align_legs, aligned_closes, resample_bars
-from analytics.bars import closes as close_series
+from analytics.bars import aligned_closes, closes_grid, resample_bars
 from analytics.correlation import correlation_matrix as correlation_of
 from analytics.errors import AnalyticsError
 from analytics.gaps import gaps_in_window
@@ -132,15 +131,13 @@ def closes(
         frames, start, end = read_window(conn, symbols, tf, span)
         status = read_status(conn)
         notices = feed_notices(service, conn, status, symbols, start_s=start, end_s=end)
-    present = {s: close_series(f) for s, f in frames.items() if not f.empty}
-    if len(present) < 2:
-        notices.insert(0, Notice(NoticeCode.TOO_FEW_SYMBOLS, "warning", {"found": len(present)}))
-        return pd.DataFrame(), tuple(notices)
-    aligned = align_legs(
-        present,
-        bar_seconds=BAR_SECONDS[tf],
-        max_stale_bars=service.settings.analytics.max_stale_bars,
+    aligned = closes_grid(
+        frames, bar_seconds=BAR_SECONDS[tf], max_stale_bars=service.settings.analytics.max_stale_bars
     )
+    if aligned.shape[1] < 2:
+        facts = {"found": aligned.shape[1]}
+        notices.insert(0, Notice(NoticeCode.TOO_FEW_SYMBOLS, "warning", facts))
+        return pd.DataFrame(), tuple(notices)
     return aligned.dropna(), tuple(notices)
 
 

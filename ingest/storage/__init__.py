@@ -43,6 +43,7 @@ from ingest.storage.records import (
     reject_column,
 )
 from ingest.storage.rules import rule_states_by_rule, upsert_rule_states
+from ingest.storage.screens import SCREEN_FIELDS, StoredScreen, read_screen, save_screen
 from ingest.storage.status import (
     close_gap,
     data_versions,
@@ -64,6 +65,7 @@ __all__ = [
     "BAR_COLUMNS",
     "KLINE_INTERVALS",
     "REJECT_KINDS",
+    "SCREEN_FIELDS",
     "Completeness",
     "Gap",
     "GapState",
@@ -73,6 +75,7 @@ __all__ = [
     "RejectKind",
     "SchemaVersionError",
     "StorageError",
+    "StoredScreen",
     "Trade",
     "aggregate_trades",
     "approx_duration",
@@ -101,12 +104,14 @@ __all__ = [
     "read_bars",
     "read_gaps",
     "read_history",
+    "read_screen",
     "read_status",
     "read_trade_bars",
     "rebuild_bars",
     "reject_column",
     "rule_states_by_rule",
     "save_history",
+    "save_screen",
     "trade_summary",
     "trades_between_times",
     "upsert_rule_states",

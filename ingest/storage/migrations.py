@@ -28,6 +28,7 @@ from ingest.storage.schema import (
     metadata,
     rule_states,
     schema_version,
+    screens,
 )
 
 SCHEMA_LOCK_KEY = 0x70_61_69_73  # "pais"
@@ -84,12 +85,18 @@ def _v6_typed_feed_status(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE feed_status ADD COLUMN {column} {kind}")
 
 
+def _v7_screens(conn: Connection) -> None:
+    """Version 7: ``screens``, the screener's stored ranking per timeframe and window."""
+    screens.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_feed_counters,
     3: _v3_rule_states,
     4: _v4_history,
     5: _v5_feed_kind,
     6: _v6_typed_feed_status,
+    7: _v7_screens,
 }
 
 

@@ -8,7 +8,8 @@ loaded per symbol and interval, and where trades take over); since version 5, ``
 (the market and stream kind whose trade ids the database holds); since version 6,
 ``feed_status`` carries the connection's ``link_state``, the failed attempt's ``connect_error``
 and ``retry_at_ms`` and one ``rejected_<kind>`` counter per reject kind, so no reader parses
-``reason``, which is display text only.
+``reason``, which is display text only; since version 7, ``screens`` (the screener's ranked
+pairs per timeframe and window, as the ingestor last computed them).
 Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume`` on bars,
 ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can explain a
 state; they never change the meaning of the contract columns.
@@ -31,7 +32,7 @@ from sqlalchemy import (
 
 from ingest.storage.records import REJECT_KINDS, GapState, LinkState, reject_column
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SYMBOL_KEY_LEN = 28  # "usdm:" + a 20-character exchange symbol, with room
 metadata = MetaData()
 
@@ -176,6 +177,26 @@ feed_kind = Table(
     Column("market", String(8), nullable=False),
     Column("stream", String(10), nullable=False),
     Column("recorded_ms", BigInteger, nullable=False),
+)
+
+screens = Table(
+    "screens",
+    metadata,
+    Column("tf", String(4), primary_key=True),
+    Column("window_bars", Integer, primary_key=True, autoincrement=False),
+    Column("place", Integer, primary_key=True, autoincrement=False),
+    Column("as_of_s", BigInteger, nullable=False),
+    Column("computed_ms", BigInteger, nullable=False),
+    Column("base", String(SYMBOL_KEY_LEN), nullable=False),
+    Column("hedge", String(SYMBOL_KEY_LEN), nullable=False),
+    Column("eg_stat", Float, nullable=False),
+    Column("eg_p", Float, nullable=False),
+    Column("beta", Float, nullable=False),
+    Column("half_life", Float),
+    Column("hurst", Float),
+    Column("corr", Float),
+    Column("z", Float),
+    Column("bars", Integer, nullable=False),
 )
 
 schema_version = Table(

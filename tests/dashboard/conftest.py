@@ -8,8 +8,10 @@ app's ``DataService`` with ``use_service`` instead of building a second app.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -202,3 +204,8 @@ def use_service(app: Dash) -> Iterator:
             app.server.extensions[EXTENSION_KEY] = saved
 
     return swap
+
+
+def page(name: str) -> ModuleType:
+    """A Dash page module as Dash Pages registered it (``pages.<name>``)."""
+    return sys.modules[f"pages.{name}"]

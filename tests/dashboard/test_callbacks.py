@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,9 @@ from dashboard import shell
 from dashboard.refresh import GUARD
 from dashboard.services import DataService
 from ingest.storage import make_engine
-from tests.dashboard.conftest import NOW_MS, write_settings
+from tests.dashboard.conftest import NOW_MS, page, write_settings
 
 pytestmark = pytest.mark.usefixtures("app_context")
-
-
-def page(name: str):
-    return sys.modules[f"pages.{name}"]
 
 
 def test_spread_refresh_returns_charts_banner_and_stats() -> None:

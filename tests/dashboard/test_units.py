@@ -168,6 +168,7 @@ def test_every_notice_code_has_words() -> None:
         "reason": "why",
         "found": 1,
         "warmup": Warmup(3, 10, "1m"),
+        "tf": "5m",
     }
     texts = {code: notice_text(Notice(code, "info", facts)) for code in NoticeCode}
     assert all(text and "{" not in text for text in texts.values())

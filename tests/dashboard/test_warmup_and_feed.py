@@ -9,7 +9,6 @@ stores.
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from tests.dashboard.conftest import (
     NOW_MS,
     START_S,
     cointegrated_trades,
+    page,
     seed,
     status_row,
     write_settings,
@@ -44,10 +44,6 @@ DNS_ERROR = "WebSocketAddressException: [Errno -2] Name or service not known"
 OFFLINE_HINT = (
     "No internet or Binance blocked here? `make demo` runs fully offline on the built-in simulator."
 )
-
-
-def page(name: str):
-    return sys.modules[f"pages.{name}"]
 
 
 def young_service(tmp_path: Path, seconds: int) -> DataService:

@@ -1,0 +1,104 @@
+"""The screener the ingestor keeps ready: default rankings recomputed after each bar close.
+
+``ScreenerWorker`` runs in the ingest process beside the alert worker. The writer calls
+``notify(newest_second)`` after each commit; when a bar of a configured timeframe
+(``screener.timeframes``, 1m and 5m by default) has closed since the last pass, the worker reads
+the last ``screener.window`` bars of every streamed symbol (``read_bars``, the analysis reader),
+puts their closes on one grid with the pairs' alignment rule (``analytics.closes_grid``), ranks
+every pair with ``analytics.screen_pairs`` and replaces the stored ranking of that timeframe and
+window (``save_screen``). Only closed bars are used, so a stored ranking is causal: ``as_of_s``
+is the start of the newest bar it saw. The dashboard opens that ranking without computing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict
+
+from sqlalchemy import Engine
+
+from analytics.bars import closes_grid, resample_bars
+from analytics.errors import AnalyticsError
+from analytics.screener import screen_pairs
+from analytics.vocabulary import BAR_SECONDS, Timeframe
+from ingest.settings import Settings
+from ingest.storage import read_bars, save_screen
+from ingest.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class ScreenerWorker(Worker):
+    """Ranks every pair of the streamed symbols after each closed bar of each timeframe."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        super().__init__("screener")
+        self._engine = engine
+        self._settings = settings
+        self._newest = 0
+        self._bar_closed = threading.Event()
+        self._done: dict[str, int] = {}
+        self.passes = 0
+
+    def notify(self, newest_second: int) -> None:
+        """Called by the writer after a commit; cheap and non-blocking."""
+        self._newest = max(self._newest, newest_second)
+        self._bar_closed.set()
+
+    def _wake(self) -> None:
+        self._bar_closed.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._bar_closed.wait(5.0)
+            self._bar_closed.clear()
+            for tf in self._settings.screener.timeframes:
+                if self._stopping.is_set():
+                    return
+                bar = BAR_SECONDS[tf]
+                last_closed = self._newest // bar * bar - bar
+                if self._newest and last_closed > self._done.get(tf, -1):
+                    self._done[tf] = last_closed
+                    try:
+                        self.rank(tf, last_closed)
+                    except Exception:
+                        log.exception("screener pass at %s failed", tf)
+
+    def rank(self, tf: Timeframe, last_closed_s: int) -> int:
+        """Rank every pair on bars up to ``last_closed_s`` and store it; returns the pairs."""
+        started = time.monotonic()
+        bar, window = BAR_SECONDS[tf], self._settings.screener.window
+        start = last_closed_s - (window - 1) * bar
+        with self._engine.connect() as conn:
+            frames = {
+                symbol: resample_bars(
+                    read_bars(conn, symbol, start, last_closed_s + bar - 1, bar), tf
+                )
+                for symbol in self._settings.symbols
+            }
+        grid = closes_grid(
+            frames, bar_seconds=bar, max_stale_bars=self._settings.analytics.max_stale_bars
+        )
+        try:
+            ranked = screen_pairs(
+                grid.loc[:last_closed_s], window, log=self._settings.analytics.log_prices
+            )
+        except AnalyticsError as exc:
+            log.debug("no screener ranking at %s yet: %s", tf, exc)
+            ranked = []
+        with self._engine.begin() as conn:
+            save_screen(
+                conn,
+                tf=tf,
+                window=window,
+                as_of_s=last_closed_s,
+                computed_ms=time.time_ns() // 1_000_000,
+                pairs=[asdict(pair) for pair in ranked],
+            )
+        self.passes += 1
+        log.info(
+            "screener %s: %d pairs ranked in %.2f s", tf, len(ranked), time.monotonic() - started
+        )
+        return len(ranked)
