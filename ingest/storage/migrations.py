@@ -90,6 +90,32 @@ def _v7_screens(conn: Connection) -> None:
     screens.create(conn, checkfirst=True)
 
 
+def _add_missing_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """Add the ``columns`` (name → SQL type) a table lacks; a table not created yet gets them
+    from the current schema later, and one an earlier step created already has them."""
+    present = inspect(conn)
+    if not present.has_table(table):
+        return
+    have = {column["name"] for column in present.get_columns(table)}
+    for column, kind in columns.items():
+        if column not in have:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
+def _v8_relationship_alerts(conn: Connection) -> None:
+    """Version 8: rule kinds; relationship alerts (BROKEN/RESTORED, wider directions) keep the
+    Engle-Granger p and the persistence streak of their rule."""
+    kind = "VARCHAR(12) NOT NULL DEFAULT 'z'"
+    _add_missing_columns(conn, "alerts", {"kind": kind, "eg_p": "FLOAT"})
+    streak = "INTEGER NOT NULL DEFAULT 0"
+    _add_missing_columns(conn, "rule_states", {"kind": kind, "last_p": "FLOAT", "streak": streak})
+    if conn.dialect.name == "postgresql":  # SQLite does not enforce VARCHAR lengths
+        widen = {"alerts": "direction", "rule_states": "last_direction"}
+        for table, column in widen.items():
+            if inspect(conn).has_table(table):
+                conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR(8)")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_feed_counters,
     3: _v3_rule_states,
@@ -97,6 +123,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: _v5_feed_kind,
     6: _v6_typed_feed_status,
     7: _v7_screens,
+    8: _v8_relationship_alerts,
 }
 
 

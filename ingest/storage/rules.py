@@ -18,6 +18,8 @@ from ingest.storage.schema import rule_states
 
 RULE_STATE_COLUMNS = tuple(c.name for c in rule_states.columns)
 _KEY = ("pair", "rule")
+_DEFAULTS = {"kind": "z", "streak": 0}
+"""Values of the columns a z rule's writer need not name."""
 
 
 def upsert_rule_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -29,7 +31,10 @@ def upsert_rule_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None
     statement = statement.on_conflict_do_update(
         index_elements=list(_KEY), set_={name: statement.excluded[name] for name in columns}
     )
-    conn.execute(statement, [{name: row.get(name) for name in RULE_STATE_COLUMNS} for row in rows])
+    values = [
+        {name: row.get(name, _DEFAULTS.get(name)) for name in RULE_STATE_COLUMNS} for row in rows
+    ]
+    conn.execute(statement, values)
 
 
 def rule_states_by_rule(conn: Connection) -> dict[tuple[str, str, str], dict[str, Any]]:

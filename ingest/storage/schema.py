@@ -9,7 +9,9 @@ loaded per symbol and interval, and where trades take over); since version 5, ``
 ``feed_status`` carries the connection's ``link_state``, the failed attempt's ``connect_error``
 and ``retry_at_ms`` and one ``rejected_<kind>`` counter per reject kind, so no reader parses
 ``reason``, which is display text only; since version 7, ``screens`` (the screener's ranked
-pairs per timeframe and window, as the ingestor last computed them).
+pairs per timeframe and window, as the ingestor last computed them); since version 8, alerts and
+rule states carry their rule ``kind`` (``z`` or ``relationship``), the Engle-Granger p of a
+relationship alert (``eg_p``, ``last_p``) and the persistence ``streak`` of a relationship rule.
 Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume`` on bars,
 ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can explain a
 state; they never change the meaning of the contract columns.
@@ -32,7 +34,7 @@ from sqlalchemy import (
 
 from ingest.storage.records import REJECT_KINDS, GapState, LinkState, reject_column
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SYMBOL_KEY_LEN = 28  # "usdm:" + a 20-character exchange symbol, with room
 metadata = MetaData()
 
@@ -117,12 +119,14 @@ alerts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("pair", String(40), nullable=False),
     Column("rule", String(40), nullable=False),
-    Column("direction", String(4), nullable=False),
+    Column("direction", String(8), nullable=False),
     Column("z", Float, nullable=False),
     Column("spread", Float),
     Column("beta", Float),
     Column("ts_ms", BigInteger, nullable=False),
     Column("state", String(10), nullable=False, default="fired"),
+    Column("kind", String(12), nullable=False, server_default="z"),
+    Column("eg_p", Float),
     UniqueConstraint("pair", "rule", "ts_ms", name="uq_alerts_pair_rule_ts"),
     Index("ix_alerts_ts", "ts_ms"),
 )
@@ -133,12 +137,15 @@ rule_states = Table(
     Column("pair", String(40), primary_key=True),
     Column("rule", String(40), primary_key=True),
     Column("armed", Boolean, nullable=False),
-    Column("last_direction", String(4)),
+    Column("last_direction", String(8)),
     Column("last_z", Float),
     Column("last_eval_ts", BigInteger),
     Column("last_alert_ts", BigInteger),
     Column("timeframe", String(4)),
     Column("updated_ms", BigInteger, nullable=False),
+    Column("kind", String(12), nullable=False, server_default="z"),
+    Column("last_p", Float),
+    Column("streak", Integer, nullable=False, server_default="0"),
 )
 
 klines = Table(

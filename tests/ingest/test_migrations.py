@@ -72,6 +72,9 @@ V6_STATUS_COLUMNS = (
 )
 
 
+V8_ALERT_COLUMNS = ("kind", "eg_p")
+
+
 def write_v2_database(url: str) -> None:
     """A version-2 database: no ``rule_states`` (v3), ``klines``/``history`` (v4),
     ``feed_kind`` or ``feed_status.rest_note`` (v5), no typed link and reject columns (v6);
@@ -88,6 +91,8 @@ def write_v2_database(url: str) -> None:
     with engine.begin() as conn:
         for column in (*V5_STATUS_COLUMNS, *V6_STATUS_COLUMNS):
             conn.exec_driver_sql(f"ALTER TABLE feed_status DROP COLUMN {column}")
+        for column in V8_ALERT_COLUMNS:
+            conn.exec_driver_sql(f"ALTER TABLE alerts DROP COLUMN {column}")
         conn.exec_driver_sql("INSERT INTO schema_version VALUES (2)")
         conn.exec_driver_sql(
             "INSERT INTO feed_status VALUES "
@@ -125,7 +130,7 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
         assert not rule_states_by_rule(conn)
         upsert_rule_states(conn, [row])
         stored = list(rule_states_by_rule(conn).values())
-    assert sorted(versions) == [2, 3, 4, 5, 6, 7] and SCHEMA_VERSION == 7
+    assert sorted(versions) == list(range(2, SCHEMA_VERSION + 1)) and SCHEMA_VERSION >= 8
     assert [(s["symbol"], s["reconnects"], s["rejected_frames"]) for s in status] == [
         ("BTCUSDT", 3, 4)
     ]
@@ -139,7 +144,7 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
     assert alerts[["rule", "direction", "ts_ms"]].to_dict("records") == [
         {"rule": "z2", "direction": "UP", "ts_ms": 5000}
     ]
-    assert stored == [row]
+    assert stored == [row | {"kind": "z", "last_p": None, "streak": 0}]
     make_engine(backend_url).dispose()  # a second start finds nothing to do
 
 
