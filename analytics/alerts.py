@@ -77,6 +77,23 @@ class AlertEvent:
     beta: float | None = None
 
 
+def bar_series(
+    ts: object, name: str, values: object, blocked: object | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked bar times, values and the bars to skip (``blocked`` or a non-finite value)."""
+    times = np.asarray(ts)
+    if times.ndim != 1 or not np.issubdtype(times.dtype, np.number):
+        raise ParameterError("ts must be a 1-D numeric array of epoch seconds")
+    size = times.size
+    series = as_float_array(name, values)
+    if series.size != size:
+        raise ParameterError(f"{name} has length {series.size}, expected {size}")
+    skip = np.zeros(size, dtype=bool) if blocked is None else np.asarray(blocked, dtype=bool)
+    if skip.shape != (size,):
+        raise ParameterError(f"blocked has shape {skip.shape}, expected ({size},)")
+    return times, series, skip | ~np.isfinite(series)
+
+
 def _optional(name: str, values: object, size: int) -> list[float] | None:
     if values is None:
         return None
@@ -122,19 +139,9 @@ def evaluate(
     -------
     (events, state) : tuple of list of AlertEvent and AlertState
     """
-    times = np.asarray(ts)
-    if times.ndim != 1 or not np.issubdtype(times.dtype, np.number):
-        raise ParameterError("ts must be a 1-D numeric array of epoch seconds")
-    size = times.size
-    zs = as_float_array("z", z)
-    if zs.size != size:
-        raise ParameterError(f"z has length {zs.size}, expected {size}")
-    spreads = _optional("spread", spread, size)
-    betas = _optional("beta", beta, size)
-    skip = np.zeros(size, dtype=bool) if blocked is None else np.asarray(blocked, dtype=bool)
-    if skip.shape != (size,):
-        raise ParameterError(f"blocked has shape {skip.shape}, expected ({size},)")
-    skip = skip | ~np.isfinite(zs)
+    times, zs, skip = bar_series(ts, "z", z, blocked)
+    spreads = _optional("spread", spread, times.size)
+    betas = _optional("beta", beta, times.size)
 
     allow_up = rule.direction in ("UP", "both")
     allow_down = rule.direction in ("DOWN", "both")

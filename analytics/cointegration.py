@@ -363,18 +363,36 @@ def rolling_engle_granger_p(
     window. Windows where a leg is flat give NaN. All windows are tested in one batch.
     """
     y, x = as_pair(base, hedge)
+    step = check_window("every", every, minimum=1)
+    ends = np.arange(y.size - 1, check_window("window", window) - 2, -step)[::-1]
+    out = np.full(y.size, np.nan)
+    out[ends] = engle_granger_p_at(y, x, ends, window, maxlag)
+    return out
+
+
+def engle_granger_p_at(
+    base: object, hedge: object, ends: np.ndarray, window: int, maxlag: int = 1
+) -> FloatArray:
+    """
+    Engle-Granger p of the ``window`` bars ending at each of ``ends``, all in one batch.
+
+    Each value uses bars up to its own end only and equals :func:`engle_granger` of that
+    window; windows that start before the first bar, or where a leg is flat, give NaN.
+    """
+    y, x = as_pair(base, hedge)
     check_finite("base", y)
     check_finite("hedge", x)
     k = check_window("maxlag", maxlag, minimum=0)
     w = check_window("window", window, minimum=2 * k + 8)
-    step = check_window("every", every, minimum=1)
-    out = np.full(y.size, np.nan)
-    ends = np.arange(y.size - 1, w - 2, -step)[::-1]
-    if ends.size == 0:
+    last = np.asarray(ends, dtype=np.int64)
+    out = np.full(last.size, np.nan)
+    valid = (last >= w - 1) & (last < y.size)
+    if not valid.any():
         return out
-    rows = ends[:, None] + np.arange(1 - w, 1)
+    rows = last[valid][:, None] + np.arange(1 - w, 1)
     ys, xs = y[rows], x[rows]
     flat = (np.ptp(ys, axis=1) == 0.0) | (np.ptp(xs, axis=1) == 0.0)
-    p = _mackinnon_p(_engle_granger_stats(ys, xs, k), 2)
-    out[ends] = np.where(flat, np.nan, p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = _mackinnon_p(_engle_granger_stats(ys, xs, k), 2)
+    out[valid] = np.where(flat, np.nan, p)
     return out

@@ -53,3 +53,12 @@ def is_causal(method: str, *, in_sample: bool) -> bool:
     the whole window and applied to every bar in it) looks ahead.
     """
     return not (in_sample and method in WINDOW_FIT_METHODS)
+
+
+RuleKind = Literal["z", "relationship"]
+RULE_KINDS: Final[tuple[RuleKind, ...]] = get_args(RuleKind)
+"""Alert rules watch a pair's z-score (``z``) or its Engle-Granger p (``relationship``)."""
+
+RelationshipEvent = Literal["BROKEN", "RESTORED"]
+RELATIONSHIP_EVENTS: Final[tuple[RelationshipEvent, ...]] = get_args(RelationshipEvent)
+"""A relationship rule fires BROKEN when the p stays above its threshold, RESTORED when back."""
