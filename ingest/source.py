@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections import deque
@@ -95,7 +96,9 @@ class BinanceSource(Worker):
 
         ``WebSocketApp.close`` from another thread leaves the reader blocked in ``select`` on a
         closed socket forever; sending the close frame and shutting the socket down instead
-        wakes the reader at once, which then tears the connection down itself.
+        wakes the reader at once, which then tears the connection down itself. The TCP socket
+        is shut down directly: ``WebSocket.abort`` does nothing once ``send_close`` has run, and
+        a dead link never answers the close frame, which left the reader blocked for good.
         """
         app = self._app
         if app is None:
@@ -107,7 +110,10 @@ class BinanceSource(Worker):
             return
         with contextlib.suppress(websocket.WebSocketException, OSError):
             sock.send_close()
-        sock.abort()
+        raw = sock.sock
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RDWR)
 
     def _run(self) -> None:
         backoff, limit = self._backoff, self._limit

@@ -3,8 +3,8 @@
 ``Writer`` drains the reader's buffer every ``ingest.flush_ms`` or as soon as
 ``ingest.batch_max`` trades wait, and commits each batch in one transaction: an idempotent
 executemany of the trades, the 1-second bars (merged incrementally for fresh ids, rebuilt from
-the table for late ones), newly detected gaps, and the ``feed_status`` heartbeat (whose
-``reason`` also carries the rejected-frame and dropped-trade counters). A failed commit puts
+the table for late ones), newly detected gaps, and the ``feed_status`` heartbeat (each fact of
+the ``FeedState`` in its own column, the ``reason`` for display only). A failed commit puts
 the batch back and rewinds the gap tracker, so the retry records the same gaps. Backfill
 results arrive on a second queue and go through the same transaction path, so SQLite only ever
 sees one writer. Subscribers registered with ``on_commit`` are told the newest bar second after

@@ -70,6 +70,16 @@ def _pg_reason() -> str | None:
 _PG_SKIP = _pg_reason()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``postgres`` every test that runs on the PostgreSQL server (``pg_url`` directly, or
+    the ``postgresql`` case of ``backend_url``), so ``-m "not postgres"`` leaves them out."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend_url") if callspec is not None else None
+        if "pg_url" in getattr(item, "fixturenames", ()) or backend == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""

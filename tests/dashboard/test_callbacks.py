@@ -43,8 +43,10 @@ def test_spread_tick_skips_while_previous_refresh_runs(monkeypatch: pytest.Monke
 
 
 def test_bad_query_values_fall_back_to_defaults() -> None:
-    banner, *_ = page("spread").refresh(1, None, "?pair=%00%FF&tf=7h&z=abc&window=-3", "s")
-    assert "z" in banner
+    spread = page("spread")
+    banner, color, *_ = spread.refresh(1, None, "?pair=%00%FF&tf=7h&z=abc&window=-3", "s")
+    assert (banner, color) == tuple(spread.refresh(1, None, "?", "s")[:2])  # the default view
+    assert banner.startswith("ALERT DOWN: z = -") and "< −2.0 " in banner  # default threshold
 
 
 def test_prices_overview_correlation_render() -> None:

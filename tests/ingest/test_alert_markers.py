@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard.params import parse_view
 from dashboard.data import pairs
+from dashboard.params import parse_view
 from dashboard.services import DataService
 from ingest.settings import load_settings
 from ingest.simulator import Simulator, SimulatorConfig
@@ -22,6 +22,8 @@ from ingest.storage import make_engine, read_alerts
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.simulator_helpers import wait_finished
+
+pytestmark = pytest.mark.slow
 
 RULE = {
     "name": "z2",

@@ -40,6 +40,8 @@ from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.simulator_helpers import wait_finished
 
+pytestmark = pytest.mark.slow
+
 RULE = {
     "name": "z25",
     "pair": "BTC-ETH",

@@ -46,6 +46,7 @@ def assert_database_matches(engine, sim: Simulator) -> None:
         )
 
 
+@pytest.mark.slow
 def test_every_trade_lands_once_and_bars_match(tmp_path, backend_url) -> None:
     config = SimulatorConfig(symbols=SYMBOLS, rate=1500, max_trades=3000, seed=7)
     with Simulator(config).start() as sim:
@@ -65,6 +66,7 @@ def test_every_trade_lands_once_and_bars_match(tmp_path, backend_url) -> None:
         assert gaps.empty
 
 
+@pytest.mark.slow
 def test_dropped_connections_lose_nothing(tmp_path, backend_url) -> None:
     config = SimulatorConfig(
         symbols=SYMBOLS, rate=2000, max_trades=4000, seed=3, drop_after_frames=1500
@@ -82,6 +84,7 @@ def test_dropped_connections_lose_nothing(tmp_path, backend_url) -> None:
             assert (read_gaps(conn).state != "open").all()
 
 
+@pytest.mark.slow
 def test_second_ingestor_on_the_same_database_refuses(tmp_path, backend_url) -> None:
     with Simulator(SimulatorConfig(symbols=SYMBOLS, rate=50)).start() as sim:
         path = ingest_config(tmp_path, sim, backend_url)

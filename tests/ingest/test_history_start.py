@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analytics.bars import resample_bars
 from ingest.simulator import Simulator, SimulatorConfig
@@ -21,6 +22,8 @@ from ingest.storage import make_engine, read_bars, read_history, read_trade_bars
 from tests.conftest import wait_until
 from tests.history_probe import TF_WINDOWS, newest_z
 from tests.ingest_process import IngestProcess, ingest_config, run_ingest, stored_count
+
+pytestmark = pytest.mark.slow
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 DEFAULT_HISTORY = {"history": {"one_second_hours": 2, "one_minute_days": 7}}

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from ingest.simulator import MALFORMED_KINDS
@@ -21,6 +22,8 @@ from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.reliability.support import gap_states, paused_simulator, wait_complete
 from tests.simulator_helpers import wait_connections
+
+pytestmark = pytest.mark.slow
 
 
 def _counter(engine, column: str) -> int:

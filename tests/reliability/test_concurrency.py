@@ -12,12 +12,15 @@ import multiprocessing
 from functools import partial
 
 import numpy as np
+import pytest
 
 from ingest.storage import make_engine
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.reliability.readers import read_loop
 from tests.reliability.support import SYMBOLS, paused_simulator, wait_complete
 from tests.simulator_helpers import wait_connections
+
+pytestmark = pytest.mark.slow
 
 READERS = 8
 SECONDS = 60.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import text
 
 from ingest.storage import make_engine, read_status
@@ -17,6 +18,8 @@ from tests.ingest.test_end_to_end import assert_database_matches
 from tests.ingest_process import IngestProcess, ingest_config
 from tests.reliability.support import gap_states, paused_simulator, wait_complete
 from tests.simulator_helpers import wait_connections, wait_generated
+
+pytestmark = pytest.mark.slow
 
 TOTAL_TRADES = 120_000
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from ingest.storage import make_engine, read_gaps
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, run_ingest, stored_count
 from tests.reliability.support import paused_simulator, tally, wait_complete
 from tests.simulator_helpers import wait_connections, wait_generated
+
+pytestmark = pytest.mark.slow
 
 
 def _next_id(sim, symbol: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 
+import pytest
 from sqlalchemy import text
 
 from ingest.lock import ADVISORY_KEY, InstanceLock
@@ -17,6 +18,8 @@ from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_count
 from tests.reliability.support import gap_states, kill9, paused_simulator, wait_complete
 from tests.simulator_helpers import wait_connections, wait_sim
+
+pytestmark = pytest.mark.slow
 
 
 def test_kill9_then_restart_backfills_the_downtime(tmp_path, sqlite_url) -> None:

@@ -11,6 +11,7 @@ service computes the basis pair from both keys like any other pair.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dashboard.components import perp_line
 from dashboard.data import feed, windows
@@ -22,6 +23,8 @@ from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_trades
 from tests.reliability.support import paused_simulator
 from tests.simulator_helpers import wait_connections, wait_generated
+
+pytestmark = pytest.mark.slow
 
 PERP = "usdm:BTCUSDT"
 BASIS = {

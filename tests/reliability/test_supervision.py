@@ -23,6 +23,8 @@ from tests.ingest_process import stored_count
 from tests.reliability.support import kill9, paused_simulator, wait_complete
 from tests.simulator_helpers import wait_connections
 
+pytestmark = pytest.mark.slow
+
 STARTED = re.compile(r"started ingestor pid (\d+)")
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ingest.storage import make_engine
 from tests.conftest import wait_until
 from tests.ingest_process import IngestProcess, ingest_config, stored_trades
 from tests.reliability.support import SYMBOLS, paused_simulator
 from tests.simulator_helpers import wait_connections, wait_generated
+
+pytestmark = pytest.mark.slow
 
 USDM = {"feed": {"market": "usdm", "stream": "aggTrade"}}
 
