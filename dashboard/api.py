@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from analytics.backtest import TRADE_COLUMNS
 from analytics.pipeline import PairSnapshot
 from analytics.screener import MIN_SCREEN_BARS
-from analytics.vocabulary import DIRECTIONS, TIMEFRAMES
+from analytics.vocabulary import DIRECTIONS, RELATIONSHIP_EVENTS, TIMEFRAMES
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
 from dashboard.data import alert_log, feed, pairs, screen, windows
@@ -229,7 +229,9 @@ def alerts() -> Response:
     pair = parse_pair(settings, query["pair"]).name if "pair" in query else None
     raw_direction = query.get("direction")
     direction = (
-        None if raw_direction is None else parse_choice("direction", raw_direction, DIRECTIONS)
+        None
+        if raw_direction is None
+        else parse_choice("direction", raw_direction, (*DIRECTIONS, *RELATIONSHIP_EVENTS))
     )
     start = parse_time("start", query["start"]) if "start" in query else None
     end = parse_time("end", query["end"]) if "end" in query else None
@@ -395,14 +397,17 @@ def status() -> Response:
 RULE_FIELDS = (
     "pair",
     "rule",
+    "kind",
     "entry_z",
     "exit_z",
     "direction",
     "timeframe",
     "window",
+    "max_p",
     "state",
     "last_direction",
     "last_z",
+    "last_p",
     "last_eval_ts",
     "last_alert_ts",
 )

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from analytics.vocabulary import DirectionFilter, HedgeMethod, Timeframe
+from analytics.vocabulary import DirectionFilter, HedgeMethod, RuleKind, Timeframe
 
 ENV_PREFIX = "PAIRWATCH_"
 CONFIG_ENV = "PAIRWATCH_CONFIG"
@@ -214,28 +214,40 @@ class ScreenerSettings(_Section):
 
 
 class AlertRuleSettings(_Section):
-    """One alert rule: fire when |z| crosses entry_z, re-arm below exit_z."""
+    """One alert rule. ``kind: z`` (default): fire when |z| crosses entry_z, re-arm below
+    exit_z, ``window`` being the z window. ``kind: relationship``: fire BROKEN when the
+    Engle-Granger p over ``window`` bars stays above ``max_p`` for ``persist`` evaluations,
+    RESTORED when it is back at or below for as many."""
 
     name: str = "z"
     pair: str
+    kind: RuleKind = "z"
     entry_z: float = Field(default=2.0, gt=0, le=20)
     exit_z: float = Field(default=0.5, ge=0, le=20)
     cooldown_s: float = Field(default=60.0, ge=0, le=86_400)
     direction: DirectionFilter = "both"
     timeframe: Timeframe = "1s"
     window: int = Field(default=60, ge=5, le=100_000)
+    max_p: float = Field(default=0.05, gt=0, lt=1)
+    persist: int = Field(default=3, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _hysteresis(self) -> AlertRuleSettings:
-        if self.exit_z >= self.entry_z:
+        if self.kind == "z" and self.exit_z >= self.entry_z:
             raise ValueError(f"exit_z {self.exit_z} must be below entry_z {self.entry_z}")
+        if self.kind == "relationship" and self.window < 20:
+            raise ValueError(f"a relationship rule needs window >= 20 bars, got {self.window}")
         return self
 
     def rule_fields(self) -> dict[str, Any]:
         """The fields of ``analytics.AlertRule`` (which names the timeframe ``tf``)."""
-        fields = self.model_dump()
-        fields["tf"] = fields.pop("timeframe")
-        return fields
+        names = ("name", "pair", "entry_z", "exit_z", "cooldown_s", "direction", "window")
+        return {name: getattr(self, name) for name in names} | {"tf": self.timeframe}
+
+    def relationship_fields(self) -> dict[str, Any]:
+        """The fields of ``analytics.relationship.RelationshipRule``."""
+        names = ("name", "pair", "max_p", "persist", "cooldown_s", "window")
+        return {name: getattr(self, name) for name in names} | {"tf": self.timeframe}
 
 
 class AlertSettings(_Section):

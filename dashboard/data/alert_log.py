@@ -1,8 +1,9 @@
 """Stored alerts and alert-rule states, read as the alert worker wrote them (never replayed).
 
 ``alerts`` filters the ``alerts`` table; ``rule_states`` joins each configured rule with its
-``rule_states`` row: ``armed`` (fires on the next crossing), ``triggered`` (fired; re-arms once
-|z| < exit_z) or ``waiting`` (the worker has stored nothing for this rule yet).
+``rule_states`` row. A z rule is ``armed`` (fires on the next crossing) or ``triggered``
+(fired; re-arms once |z| < exit_z); a relationship rule is ``holding`` (EG p at or below
+max_p) or ``broken``; either is ``waiting`` while the worker has stored nothing for it yet.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.vocabulary import Direction, DirectionFilter, Timeframe
+from analytics.vocabulary import Direction, DirectionFilter, RelationshipEvent, RuleKind, Timeframe
 from dashboard.services import DataService
 from ingest.settings import AlertRuleSettings
 from ingest.storage import read_alerts, rule_states_by_rule
@@ -24,6 +25,8 @@ class RuleStatus(StrEnum):
 
     ARMED = "armed"
     TRIGGERED = "triggered"
+    HOLDING = "holding"
+    BROKEN = "broken"
     WAITING = "waiting"
 
 
@@ -38,14 +41,17 @@ class RuleState:
 
     pair: str
     name: str
+    kind: RuleKind
     entry_z: float
     exit_z: float
     direction: DirectionFilter
     timeframe: Timeframe
     window: int
+    max_p: float
     state: RuleStatus
-    last_direction: Direction | None = None
+    last_direction: Direction | RelationshipEvent | None = None
     last_z: float | None = None
+    last_p: float | None = None
     last_eval_ts: int | None = None
     last_alert_ts: int | None = None
 
@@ -54,7 +60,7 @@ def alerts(
     service: DataService,
     *,
     pair: str | None = None,
-    direction: Direction | None = None,
+    direction: Direction | RelationshipEvent | None = None,
     start_ms: int | None = None,
     end_ms: int | None = None,
     limit: int = 1000,
@@ -81,19 +87,27 @@ def _rule_state(rule: AlertRuleSettings, row: dict[str, Any] | None) -> RuleStat
     config = (
         rule.pair,
         rule.name,
+        rule.kind,
         rule.entry_z,
         rule.exit_z,
         rule.direction,
         rule.timeframe,
         rule.window,
+        rule.max_p,
     )
-    if row is None:
+    if row is None or row["kind"] != rule.kind:
         return RuleState(*config, state=RuleStatus.WAITING)
+    on, off = (
+        (RuleStatus.ARMED, RuleStatus.TRIGGERED)
+        if rule.kind == "z"
+        else (RuleStatus.HOLDING, RuleStatus.BROKEN)
+    )
     return RuleState(
         *config,
-        state=RuleStatus.ARMED if row["armed"] else RuleStatus.TRIGGERED,
+        state=on if row["armed"] else off,
         last_direction=row["last_direction"],
         last_z=row["last_z"],
+        last_p=row["last_p"],
         last_eval_ts=row["last_eval_ts"],
         last_alert_ts=row["last_alert_ts"],
     )

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, register_page
 
-from analytics.vocabulary import DIRECTIONS
+from analytics.vocabulary import DIRECTIONS, RELATIONSHIP_EVENTS
 from dashboard import components, grids
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
@@ -27,12 +27,27 @@ from dashboard.timefmt import format_time
 
 register_page(__name__, path="/alerts", name="Alerts", order=4, title="pairwatch · alerts")
 
-COLUMNS = ("time", "pair", "rule", "direction", "z", "spread", "beta", "state", "ts_ms")
-NUMERIC = ("z", "spread", "beta", "ts_ms")
+COLUMNS = (
+    "time",
+    "pair",
+    "rule",
+    "kind",
+    "direction",
+    "z",
+    "eg_p",
+    "spread",
+    "beta",
+    "state",
+    "ts_ms",
+)
+ALERT_DIRECTIONS = (*DIRECTIONS, *RELATIONSHIP_EVENTS)
+NUMERIC = ("z", "eg_p", "spread", "beta", "ts_ms")
 ALL = "all"
 BADGE_COLORS = {
     RuleStatus.ARMED: "success",
     RuleStatus.TRIGGERED: "danger",
+    RuleStatus.HOLDING: "success",
+    RuleStatus.BROKEN: "danger",
     RuleStatus.WAITING: "secondary",
 }
 
@@ -56,7 +71,7 @@ def layout(**_query: str) -> html.Div:
                         id=ALERTS.direction,
                         value=ALL,
                         clearable=False,
-                        options=[{"label": v, "value": v} for v in (ALL, "UP", "DOWN")],
+                        options=[{"label": v, "value": v} for v in (ALL, *ALERT_DIRECTIONS)],
                     ),
                 ),
                 md=2,
@@ -99,7 +114,7 @@ def history(
     frame = alert_log.alerts(
         services(),
         pair=None if pair in (None, ALL) else pair,
-        direction=next((d for d in DIRECTIONS if d == direction), None),
+        direction=next((d for d in ALERT_DIRECTIONS if d == direction), None),
         start_ms=_bound_ms(start, zone, end=False),
         end_ms=_bound_ms(end, zone, end=True),
         limit=5000,
@@ -113,7 +128,20 @@ def state_label(state: RuleState) -> str:
     """Badge text: the stored state, with the direction that triggered it."""
     if state.state == RuleStatus.TRIGGERED:
         return f"triggered {state.last_direction}" if state.last_direction else "triggered"
-    return "waiting for first bar" if state.state == RuleStatus.WAITING else "armed"
+    return "waiting for first bar" if state.state == RuleStatus.WAITING else str(state.state)
+
+
+def threshold(state: RuleState) -> str:
+    """``±2 / 0.5`` for a z rule, ``p > 0.05`` for a relationship rule."""
+    if state.kind == "relationship":
+        return f"p > {state.max_p:g}"
+    return f"±{state.entry_z:g} / {state.exit_z:g}"
+
+
+def last_value(state: RuleState) -> str:
+    if state.kind == "relationship":
+        return components.number(state.last_p, "p {:.3f}")
+    return components.number(state.last_z, "{:+.2f}")
 
 
 def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
@@ -126,12 +154,12 @@ def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
                 for h in (
                     "pair",
                     "rule",
-                    "entry / exit",
+                    "threshold",
                     "direction",
                     "tf",
                     "state",
                     "last direction",
-                    "z at last bar",
+                    "z or p at last bar",
                     "last bar",
                     "last alert",
                 )
@@ -144,12 +172,12 @@ def rules_table(states: list[RuleState], zone: str) -> dbc.Table | dbc.Alert:
                 [
                     html.Td(s.pair),
                     html.Td(s.name),
-                    html.Td(f"±{s.entry_z:g} / {s.exit_z:g}"),
-                    html.Td(s.direction),
+                    html.Td(threshold(s)),
+                    html.Td(s.direction if s.kind == "z" else "BROKEN / RESTORED"),
                     html.Td(s.timeframe),
                     html.Td(dbc.Badge(state_label(s), color=BADGE_COLORS[s.state])),
                     html.Td(s.last_direction or "—"),
-                    html.Td(components.number(s.last_z, "{:+.2f}")),
+                    html.Td(last_value(s)),
                     html.Td(format_time(s.last_eval_ts, zone)),
                     html.Td(format_time(s.last_alert_ts, zone)),
                 ]

@@ -216,7 +216,16 @@ def test_package_exports_exist_and_stay_pure() -> None:
     for name in analytics.__all__:
         assert hasattr(analytics, name), name
     allowed = {"numpy", "pandas", "scipy", "statsmodels", "analytics"}
-    stdlib = {"dataclasses", "typing", "math", "warnings", "collections", "importlib", "types", "itertools"}
+    stdlib = {
+        "dataclasses",
+        "typing",
+        "math",
+        "warnings",
+        "collections",
+        "importlib",
+        "types",
+        "itertools",
+    }
     for path in Path(analytics.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):

@@ -29,14 +29,17 @@ from tests.dashboard.conftest import (
 KEYS = [
     "pair",
     "rule",
+    "kind",
     "entry_z",
     "exit_z",
     "direction",
     "timeframe",
     "window",
+    "max_p",
     "state",
     "last_direction",
     "last_z",
+    "last_p",
     "last_eval_ts",
     "last_alert_ts",
 ]
@@ -70,11 +73,13 @@ def test_service_reports_the_stored_state_exactly(stored: DataService) -> None:
         RuleState(
             pair="BTC-ETH",
             name="z2",
+            kind="z",
             entry_z=2.0,
             exit_z=0.5,
             direction="both",
             timeframe="1s",
             window=60,
+            max_p=0.05,
             state="triggered",
             last_direction="DOWN",
             last_z=-7.25,
@@ -104,14 +109,17 @@ def test_rules_api_json_and_csv(client: FlaskClient, use_service, stored: DataSe
                 {
                     "pair": "BTC-ETH",
                     "rule": "z2",
+                    "kind": "z",
                     "entry_z": 2.0,
                     "exit_z": 0.5,
                     "direction": "both",
                     "timeframe": "1s",
                     "window": 60,
+                    "max_p": 0.05,
                     "state": "triggered",
                     "last_direction": "DOWN",
                     "last_z": -7.25,
+                    "last_p": None,
                     "last_eval_ts": END_S - 5,
                     "last_alert_ts": END_S - 30,
                 }
@@ -125,7 +133,8 @@ def test_rules_api_json_and_csv(client: FlaskClient, use_service, stored: DataSe
         assert lines[0] == ",".join(KEYS)
         assert (
             lines[1]
-            == f"BTC-ETH,z2,2.0,0.5,both,1s,60,triggered,DOWN,-7.25,{END_S - 5},{END_S - 30}"
+            == "BTC-ETH,z2,z,2.0,0.5,both,1s,60,0.05,triggered,DOWN,-7.25,,"
+            f"{END_S - 5},{END_S - 30}"
         )
 
 

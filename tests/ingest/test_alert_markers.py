@@ -2,7 +2,7 @@
 
 The ingestor's alert worker evaluates an OLS rule (the default method, a static fit refitted
 per bar) bar by bar while a simulated excursion runs. Afterwards the dashboard's own
-``dashboard.data.pairs.pair_result`` reads the same bars as the spread page does. Because both take z
+``pairs.pair_result`` reads the same bars as the spread page does. Because both take z
 from the causal ``analytics.compute_pair``, every stored alert's z must equal the charted z of
 its bar, beyond the threshold on the side of its direction (the audit found 53 % of markers
 inside the band when the page used one in-sample fit).

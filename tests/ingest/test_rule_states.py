@@ -57,6 +57,9 @@ def state_row(**values: object) -> dict[str, object]:
         "last_alert_ts": None,
         "timeframe": "1s",
         "updated_ms": 1,
+        "kind": "z",
+        "last_p": None,
+        "streak": 0,
     }
     return {**row, **values}
 
