@@ -16,6 +16,7 @@ BENCHMARKS = (
     "bench_ingest",
     "bench_history",
     "bench_analytics",
+    "bench_screener",
     "bench_dashboard",
     "bench_load",
 )

@@ -134,3 +134,20 @@ def test_the_page_links_each_row_to_its_spread_page_and_offers_the_config(
         card = page("screener").watch([rows[0]], "1m")
         text = str(card)
         assert f"name: {rows[0]['base']}-{rows[0]['hedge']}" in text and "timeframe: 1m" in text
+
+
+def test_incremental_passes_rank_exactly_like_a_fresh_read(universe) -> None:
+    """The worker keeps closes between passes and reads only new bars: same ranking."""
+    settings, _ = universe
+    engine = make_engine(settings.storage.url)
+    last_closed = START_S + 60 * (MINUTES - 2)
+    with engine.connect() as conn:
+        fresh = read_screen(conn, "1m", WINDOW)
+    worker = ScreenerWorker(engine, settings)
+    for minutes_back in (30, 7, 1, 0):
+        worker.rank("1m", last_closed - 60 * minutes_back)
+    with engine.connect() as conn:
+        incremental = read_screen(conn, "1m", WINDOW)
+    engine.dispose()
+    assert fresh is not None and incremental is not None
+    assert incremental.pairs == fresh.pairs and incremental.as_of_s == fresh.as_of_s
