@@ -2,22 +2,29 @@
 
 Spreadsheets execute a cell that starts with ``= + - @`` (or tab, CR, LF, NUL). Every CSV the
 dashboard hands out — API ``?format=csv`` and ``dcc.Download`` buttons — goes through
-``to_safe_csv``, which prefixes such text cells with ``'``. Numeric columns are written as
-numbers, so a negative z-score stays ``-1.23``.
+``to_safe_csv``, which prefixes such text with ``'`` at the start of the cell **and after every
+line break inside it**, and writes RFC 4180 records (CRLF between records), so a cell holding
+CR, LF, a comma or a quote is always quoted and a reader can never start a new record inside
+it. Numeric columns are written as numbers, so a negative z-score stays ``-1.23``.
 """
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+_LINE_START = re.compile(r"(?<=[\r\n])(?=[=+\-@\t\0])")
+"""A position after a line break where a spreadsheet would see a formula start."""
 
 
 def guard_cell(value: object) -> object:
-    """Prefix a text cell that a spreadsheet would treat as a formula with ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+    """Prefix every formula start of a text cell (its start, each line start) with ``'``."""
+    if not isinstance(value, str):
+        return value
+    guarded = _LINE_START.sub("'", value)
+    return "'" + guarded if guarded.startswith(FORMULA_TRIGGERS) else guarded
 
 
 def guard_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -33,5 +40,5 @@ def guard_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_safe_csv(frame: pd.DataFrame) -> str:
-    """``frame`` as CSV text (no index), injection-guarded."""
-    return guard_frame(frame).to_csv(index=False, lineterminator="\n")
+    """``frame`` as CSV text (no index, CRLF records, CR/LF cells quoted), injection-guarded."""
+    return guard_frame(frame).to_csv(index=False, lineterminator="\r\n")

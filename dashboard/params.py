@@ -30,7 +30,7 @@ MAX_SPAN_S = 2 * 86_400
 MAX_RAW_LENGTH = 64
 ADHOC_SEPARATOR = "/"
 MAX_EPOCH_S = 4_102_444_800  # 2100-01-01
-_INTEGER = re.compile(r"^[+-]?[0-9]{1,12}$")
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,12}\Z")
 
 
 @dataclass(frozen=True, slots=True)

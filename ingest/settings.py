@@ -10,6 +10,7 @@ so the command line can print it as a single line and exit with status 2.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -34,11 +35,15 @@ from analytics.vocabulary import DirectionFilter, HedgeMethod, RuleKind, Timefra
 ENV_PREFIX = "PAIRWATCH_"
 CONFIG_ENV = "PAIRWATCH_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
-QUALIFIED_SYMBOL = re.compile(r"^(?:(spot|usdm):)?([A-Z0-9]{2,20})$")
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}\Z")
+QUALIFIED_SYMBOL = re.compile(r"^(?:(spot|usdm):)?([A-Z0-9]{2,20})\Z")
 MARKETS = ("spot", "usdm")
-PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}\Z")
+"""Pair and alert-rule names (``\\Z``, not ``$``: a trailing newline is not a name)."""
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""``${NAME}`` in a notification URL: the value of environment variable ``NAME``."""
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ConfigError(Exception):
@@ -71,8 +76,53 @@ def _check_base_url(value: str) -> str:
     return value.rstrip("/")
 
 
+@functools.cache
+def _apprise_schemes() -> frozenset[str]:
+    """Every URL scheme the installed apprise can send to: the ``protocols`` and
+    ``secure_protocols`` of each usable service in ``Apprise().details()["schemas"]``
+    (appriseit.com, library/inspection). Imported here only when a config names a target."""
+    import apprise  # noqa: PLC0415 - loads every apprise plugin; configs without targets skip it
+
+    schemas = apprise.Apprise().details()["schemas"]
+    return frozenset(
+        name.lower()
+        for schema in schemas
+        for name in (*(schema["protocols"] or ()), *(schema["secure_protocols"] or ()))
+    )
+
+
+def _check_notify_url(value: str) -> str:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")
+    scheme, separator, rest = value.partition("://")
+    if not separator or not rest or scheme.lower() not in _apprise_schemes():
+        raise ValueError(
+            "must be an apprise URL such as tgram://${TELEGRAM_TOKEN}/${TELEGRAM_CHAT} or "
+            "json://host:port/ (schemes: https://appriseit.com/services/)"
+        )
+    return value
+
+
+def expand_env(text: str, environ: Mapping[str, str], where: str) -> str:
+    """``text`` with each ``${NAME}`` replaced by environment variable ``NAME``; a variable
+    that is unset, empty or holds a control character is a ``ConfigError`` naming it (never
+    its value), prefixed by ``where``."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        found = environ.get(name, "")
+        if not found:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        if CONTROL_CHARACTERS.search(found):
+            raise ConfigError(f"{where}: environment variable {name} holds a control character")
+        return found
+
+    return ENV_REFERENCE.sub(value, text)
+
+
 Symbol = Annotated[str, AfterValidator(_check_symbol)]
 BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
+NotifyUrl = Annotated[str, AfterValidator(_check_notify_url)]
 
 
 class _Section(BaseModel):
@@ -231,6 +281,13 @@ class AlertRuleSettings(_Section):
     max_p: float = Field(default=0.05, gt=0, lt=1)
     persist: int = Field(default=3, ge=1, le=10_000)
 
+    @field_validator("name")
+    @classmethod
+    def _rule_name(cls, value: str) -> str:
+        if not PAIR_NAME_PATTERN.match(value):
+            raise ValueError("must be 1-40 letters, digits, '-' or '_'")
+        return value
+
     @model_validator(mode="after")
     def _hysteresis(self) -> AlertRuleSettings:
         if self.kind == "z" and self.exit_z >= self.entry_z:
@@ -251,11 +308,14 @@ class AlertRuleSettings(_Section):
 
 
 class AlertSettings(_Section):
-    """Server-side alert rules and their optional webhook."""
+    """Server-side alert rules, their optional webhook and their apprise targets (``notify``:
+    URLs whose tokens are best named as ``${ENV_VARIABLE}``)."""
 
     rules: tuple[AlertRuleSettings, ...] = ()
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    notify: tuple[NotifyUrl, ...] = ()
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("webhook_url")
     @classmethod
@@ -450,6 +510,9 @@ def load_settings(
         raise ConfigError(f"{config_path}: top level must be a mapping of sections")
     data = _merge(loaded, _env_overrides(env))
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_path, data)) from None
+    for index, url in enumerate(settings.alerts.notify):  # a missing token fails now, not later
+        expand_env(url, env, f"{config_path}: alerts.notify[{index}]")
+    return settings

@@ -31,6 +31,7 @@ from ingest.binance import Control, FrameError, MarkPrice, parse_frame, stream_u
 from ingest.feedstate import FeedState, connect_failure_reason, now_ms
 from ingest.settings import FeedSettings
 from ingest.storage.records import LinkState, Trade
+from ingest.storage.text import display_text
 from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class BinanceSource(Worker):
                 retry_at = now_ms() + round(delay * 1000)
                 reason = connect_failure_reason(self._host, error, retry_at)
                 self._state.failed_attempt(error[:200], retry_at, reason)
-            log.warning("disconnected (%s); reconnecting in %.2f s", self._state.reason, delay)
+            reason = display_text(self._state.reason)
+            log.warning("disconnected (%s); reconnecting in %.2f s", reason, delay)
             self._stopping.wait(delay)
         self._state.connected = False
         self._state.link = LinkState.STOPPED

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, and_, func, select
 from ingest.storage.bars import BAR_COLUMNS, read_trade_bars
 from ingest.storage.dialect import upsert_insert
 from ingest.storage.schema import bars_1s, history, klines
+from ingest.storage.text import display_text
 
 KLINE_INTERVALS: Final[dict[str, int]] = {"1s": 1, "1m": 60}
 """Candle intervals pairwatch stores, and their length in seconds."""
@@ -126,6 +127,7 @@ def kline_span(conn: Connection, symbol: str, interval: str) -> tuple[int | None
 def save_history(conn: Connection, row: HistoryRow) -> None:
     """Insert or replace the ``history`` row of ``(row.symbol, row.interval)``."""
     values = {name: getattr(row, name) for name in HistoryRow.__slots__}
+    values["reason"] = display_text(values["reason"])
     statement = upsert_insert(conn, history)
     conn.execute(
         statement.on_conflict_do_update(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, func, select, update
 from ingest.storage.dialect import upsert_insert
 from ingest.storage.records import Gap, GapState
 from ingest.storage.schema import alerts, feed_status, gaps
+from ingest.storage.text import display_text
 
 
 def upsert_status(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -26,10 +27,19 @@ def upsert_status(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         return
     statement = upsert_insert(conn, feed_status)
     columns = [c.name for c in feed_status.columns if c.name != "symbol"]
+    rows = [{**row, **_clean_texts(row)} for row in rows]
     statement = statement.on_conflict_do_update(
         index_elements=["symbol"], set_={name: statement.excluded[name] for name in columns}
     )
     conn.execute(statement, list(rows))
+
+
+_TEXT_COLUMNS = ("reason", "connect_error", "rest_note")
+
+
+def _clean_texts(row: dict[str, Any]) -> dict[str, str]:
+    """The row's free-text columns, as ``display_text`` (they come from remote servers)."""
+    return {name: display_text(row[name]) for name in _TEXT_COLUMNS if name in row}
 
 
 def read_status(conn: Connection) -> pd.DataFrame:
@@ -58,7 +68,7 @@ def close_gap(
     conn.execute(
         update(gaps)
         .where(gaps.c.id == gap_id)
-        .values(state=GapState(state).value, filled_ms=now_ms, reason=reason[:200])
+        .values(state=GapState(state).value, filled_ms=now_ms, reason=display_text(reason))
     )
 
 
@@ -67,7 +77,7 @@ def note_gap_attempt(conn: Connection, gap_id: int, reason: str) -> None:
     conn.execute(
         update(gaps)
         .where(gaps.c.id == gap_id)
-        .values(attempts=gaps.c.attempts + 1, reason=reason[:200])
+        .values(attempts=gaps.c.attempts + 1, reason=display_text(reason))
     )
 
 

@@ -132,8 +132,7 @@ def test_rules_api_json_and_csv(client: FlaskClient, use_service, stored: DataSe
         assert "attachment" in response.headers["Content-Disposition"]
         assert lines[0] == ",".join(KEYS)
         assert (
-            lines[1]
-            == "BTC-ETH,z2,z,2.0,0.5,both,1s,60,0.05,triggered,DOWN,-7.25,,"
+            lines[1] == "BTC-ETH,z2,z,2.0,0.5,both,1s,60,0.05,triggered,DOWN,-7.25,,"
             f"{END_S - 5},{END_S - 30}"
         )
 
@@ -169,6 +168,7 @@ def test_alerts_page_shows_the_stored_state(use_service, stored: DataService) ->
     assert "triggered DOWN" in text and "-7.25" in text and "gone" not in text
     assert "2024-06-01 01:59:54 UTC" in text  # last evaluated bar, END_S - 5
     assert "2024-06-01 01:59:29 UTC" in text  # last alert, END_S - 30
-    assert module.state_label(RuleState("p", "r", 2, 0.5, "both", "1s", 60, "waiting")) == (
-        "waiting for first bar"
-    )
+    waiting = RuleState("p", "r", "z", 2, 0.5, "both", "1s", 60, 0.05, "waiting")  # type: ignore[arg-type]
+    assert module.state_label(waiting) == "waiting for first bar"
+    broken = RuleState("p", "eg", "relationship", 2, 0.5, "both", "1m", 300, 0.05, "broken")  # type: ignore[arg-type]
+    assert module.state_label(broken) == "broken" and module.threshold(broken) == "p > 0.05"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,6 +58,23 @@ def test_csv_guard_prefixes_text_only() -> None:
     text = to_safe_csv(frame)
     assert text.splitlines() == ["rule,z", "'=SUM(A1),-1.5", "'@x,2.0", "ok,-3.25", "'\tx,0.0"]
     assert guard_cell(-2.0) == -2.0 and guard_cell("+1") == "'+1"
+
+
+def test_a_line_break_inside_a_cell_can_neither_start_a_record_nor_a_formula() -> None:
+    """The red-team bypass: ``bye\r=cmd|' /C calc'!A0`` in a feed's close reason."""
+    evil = "closed by server (1000 bye\r=cmd|' /C calc'!A0)"
+    frame = pd.DataFrame(
+        {"reason": [evil, "\r@SUM(1+1)", "a\r\nb", 'say "hi", then -1'], "rate": [1.0] * 4}
+    )
+    text = to_safe_csv(frame)
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    assert records[0] == ["reason", "rate"] and len(records) == 5  # one record per row
+    cells = [record[0] for record in records[1:]]
+    assert cells[0] == "closed by server (1000 bye\r'=cmd|' /C calc'!A0)"
+    assert cells[1] == "'\r'@SUM(1+1)" and cells[2] == "a\r\nb"
+    assert cells[3] == 'say "hi", then -1'
+    for cell in cells:  # no line of any cell starts a formula
+        assert not any(line.startswith(("=", "+", "-", "@")) for line in cell.splitlines())
 
 
 @pytest.mark.parametrize(

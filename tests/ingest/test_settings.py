@@ -74,6 +74,14 @@ BAD_CASES = [
     ({"alerts": {"rules": [{"pair": "BTC-ETH", "entry_z": 1, "exit_z": 2}]}}, "rules[0]", "exit_z"),
     ({"storage": {"url": "mysql://x"}}, "storage.url", "sqlite"),
     ({"symbols": ["BTCUSDT"]}, "symbols", "ETHUSDT"),
+    ({"symbols": ["BTCUSDT\n", "ETHUSDT"]}, "symbols[0]", "upper-case"),
+    (
+        {"pairs": [{"name": "X\n", "base": "BTCUSDT", "hedge": "ETHUSDT"}]},
+        "pairs[0].name",
+        "letters",
+    ),
+    ({"alerts": {"rules": [{"pair": "BTC-ETH", "name": "z\r=1+1"}]}}, "rules[0].name", "letters"),
+    ({"alerts": {"rules": [{"pair": "BTC-ETH", "name": "a b"}]}}, "rules[0].name", "letters"),
 ]
 
 

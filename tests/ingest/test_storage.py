@@ -243,3 +243,31 @@ def test_completeness_counts_open_and_lost_ids_over_the_covered_range(backend_ur
     assert (ledger.open, ledger.filled, ledger.lost, ledger.missing_ids) == (1, 1, 1, 20)
     assert ledger.fraction == pytest.approx(0.98)
     assert nothing.open == 1 and nothing.fraction is None  # no bars: nothing covered yet
+
+
+def test_remote_text_is_stored_on_one_line(backend_url: str) -> None:
+    """A server's close reason with CR/LF (the red-team's ``bye\\r=cmd``) is stored flattened."""
+    engine = make_engine(backend_url)
+    row = {
+        "symbol": "BTCUSDT",
+        "connected": False,
+        "last_trade_ms": None,
+        "last_msg_ms": None,
+        "reconnects": 1,
+        "updated_ms": 1,
+        "last_trade_id": None,
+        "rate": 0.0,
+        "source": "binance",
+        "reason": "bye\r=cmd|' /C calc'!A0\n" + "x" * 300,
+        "connect_error": "HTTP 403\r\nforbidden",
+    }
+    with engine.begin() as conn:
+        upsert_status(conn, [row])
+        open_gap(conn, Gap("BTCUSDT", 1, 2, None, 5), detected_ms=5)
+        gap_id = int(read_gaps(conn).id[0])
+        close_gap(conn, gap_id, GapState.LOST, 9, "served\r\n=1+1")
+        (stored,) = read_status(conn).to_dict("records")
+        gap = read_gaps(conn).to_dict("records")[0]
+    assert stored["reason"].startswith("bye =cmd|' /C calc'!A0 x") and len(stored["reason"]) == 200
+    assert stored["connect_error"] == "HTTP 403  forbidden"
+    assert gap["reason"] == "served  =1+1"
