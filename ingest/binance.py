@@ -3,8 +3,9 @@
 This module owns everything pairwatch knows about Binance's market-data protocol and nothing
 else: it builds combined-stream URLs for spot (``/stream?streams=...``) and USD-M futures
 (the routed ``/market/stream?streams=...``), names the REST endpoints of backfill, of the
-newest trade and of klines (with their request weight), turns a websocket payload into a
-``Trade``, a ``MarkPrice`` (USD-M) or a ``Control`` frame, and a klines row into a candle. It
+newest trade, of klines, of the 24 h ticker and of exchange information (with their request
+weight), turns a websocket payload into a ``Trade``, a ``MarkPrice`` (USD-M) or a ``Control``
+frame, and a klines row into a candle. It
 also knows the venues' stream caps per connection. Anything malformed or unexpected
 raises ``FrameError`` carrying a short kind (``invalid_json``, ``wrong_types`` …) that the
 reader counts; the parser itself never logs and never touches the network.
@@ -160,9 +161,31 @@ def kline_from_rest(row: Any) -> dict[str, Any]:
     return candle
 
 
+TICKER_24HR_ALL_WEIGHT: dict[Market, int] = {"spot": 80, "usdm": 40}
+"""Weight of a 24 h ticker of every symbol (no ``symbol`` parameter): spot ``GET
+/api/v3/ticker/24hr`` 80 (binance-spot-api-docs rest-api.md a5e0bc3, "24hr ticker price change
+statistics"); USD-M ``GET /fapi/v1/ticker/24hr`` 40 (connector 29da329, USD-M
+``market_data_api.py`` "24hr Ticker Price Change Statistics")."""
+
+EXCHANGE_INFO_WEIGHT: dict[Market, int] = {"spot": 20, "usdm": 1}
+"""Weight of ``exchangeInfo`` of every symbol: spot 20 (rest-api.md a5e0bc3, "Exchange
+information"); USD-M 1 (connector 29da329, USD-M ``market_data_api.py``)."""
+
+
+def ticker_24hr_url(rest_base: str, market: Market) -> str:
+    """REST URL of the rolling 24 h ticker of every symbol (``TICKER_24HR_ALL_WEIGHT``)."""
+    return _rest_url(rest_base, market, "ticker/24hr", {})
+
+
+def exchange_info_url(rest_base: str, market: Market) -> str:
+    """REST URL of the trading rules of every symbol (``EXCHANGE_INFO_WEIGHT``)."""
+    return _rest_url(rest_base, market, "exchangeInfo", {})
+
+
 def _rest_url(rest_base: str, market: Market, endpoint: str, params: dict[str, object]) -> str:
     prefix = "/fapi/v1" if market == "usdm" else "/api/v3"
-    return f"{rest_base.rstrip('/')}{prefix}/{endpoint}?{urlencode(params)}"
+    query = f"?{urlencode(params)}" if params else ""
+    return f"{rest_base.rstrip('/')}{prefix}/{endpoint}{query}"
 
 
 def _number(value: Any, field: str) -> float:

@@ -1,10 +1,12 @@
-"""Command line of the ingest process: ``python -m ingest run|simulate|import|status``.
+"""Command line of the ingest process: ``python -m ingest run|simulate|import|status|universe``.
 
 This module owns argument parsing, logging setup, signal handling and turning every expected
-failure (bad configuration, unusable database, lock held, bad import file) into one line on
-stderr with exit status 2, never a traceback. ``run`` streams live trades (or the simulator's,
-when the feed URL is loopback), ``simulate`` serves the Binance-compatible simulator, ``import``
-loads trade, aggTrade and kline files, ``status`` prints per-symbol coverage and gaps.
+failure (bad configuration, unusable database, lock held, bad import file, bad argument) into
+one line on stderr with exit status 2, never a traceback; a lost lock, a failed REST call or an
+unusable exchange answer exit with 1. ``run`` streams live trades (or the simulator's, when the
+feed URL is loopback), ``simulate`` serves the Binance-compatible simulator, ``import`` loads
+trade, aggTrade and kline files, ``status`` prints per-symbol coverage and gaps, ``universe``
+prints a venue's top symbols by 24 h quote volume as a ``symbols:`` block for config.yaml.
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.errors import IngestError, LockLostError
-from ingest.settings import ConfigError, Settings, load_settings, split_symbol
+from ingest.binance import Market
+from ingest.errors import IngestError, LockLostError, RestError
+from ingest.settings import (
+    MARKETS,
+    SYMBOL_PATTERN,
+    ConfigError,
+    Settings,
+    load_settings,
+    split_symbol,
+)
 from ingest.storage import (
     GapState,
     StorageError,
@@ -34,6 +44,19 @@ from ingest.storage import (
 )
 
 USAGE_ERROR = 2
+ANSWER_ERROR = 1
+
+
+def _top(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return int(text)
+
+
+def _asset(text: str) -> str:
+    if not SYMBOL_PATTERN.match(text.upper()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an asset such as USDT")
+    return text.upper()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", type=Path)
     imp.add_argument("--symbol", help="symbol of the files (default: from the file name)")
     verbs.add_parser("status", help="per-symbol rows, time range, rate and gaps")
+    universe = verbs.add_parser("universe", help="top symbols by 24 h quote volume, as YAML")
+    universe.add_argument("--quote", type=_asset, default="USDT", help="quote asset (USDT)")
+    universe.add_argument("--top", type=_top, default=30, help="how many symbols (30)")
+    universe.add_argument("--market", choices=MARKETS, help="venue (default: feed.market)")
     return parser
 
 
@@ -94,6 +121,19 @@ def _import(settings: Settings, files: list[Path], symbol: str | None) -> int:
     for plan in plans:
         rows = import_file(engine, plan.path, symbol)
         print(f"{plan.path}: {plan.label}: {rows:,} rows")
+    return 0
+
+
+def _universe(settings: Settings, market: Market | None, quote: str, top: int) -> int:
+    from ingest.universe import AnswerError, render, top_symbols  # noqa: PLC0415
+
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    try:
+        print(render(top_symbols(settings, market or settings.feed.market, quote, top, stop)))
+    except (RestError, AnswerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ANSWER_ERROR
     return 0
 
 
@@ -196,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(settings, args.standby)
         if args.verb == "import":
             return _import(settings, args.files, args.symbol)
+        if args.verb == "universe":
+            return _universe(settings, args.market, args.quote, args.top)
         return _status(settings)
     except LockLostError as exc:
         print(f"error: {exc}", file=sys.stderr)

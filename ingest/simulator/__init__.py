@@ -3,7 +3,7 @@
 Public surface: ``Simulator`` (lifecycle, control API, oracles, ``klines``), ``SimulatorConfig``,
 ``IdRange``, ``ReplayFile``, ``SimulatorError`` (the one error base) and ``cli.main``. See the
 module docstrings of ``config``, ``market``, ``replay``, ``server``, ``rest``, ``klines``,
-``past``, ``bars``, ``faults``, ``wire`` and ``errors`` for details.
+``ticker``, ``past``, ``bars``, ``faults``, ``wire`` and ``errors`` for details.
 """
 
 from ingest.simulator.config import MALFORMED_KINDS, IdRange, ReplayFile, SimulatorConfig

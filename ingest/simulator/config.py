@@ -148,6 +148,11 @@ class SimulatorConfig:
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
     hedge_symbol: str | None = None
     rate: float = 20.0
+    rates: dict[str, float] = field(default_factory=dict)
+    """Trades/s of single symbols, overriding ``rate`` (their 24 h volumes rank by it)."""
+    halted: tuple[str, ...] = ()
+    """Symbols the exchange lists but that do not trade (see ``rest``): exchangeInfo status
+    ``BREAK`` (spot) or ``SETTLING`` (USD-M), a 24 h ticker of zeros, nothing streamed."""
     seed: int = 42
     beta: float = 22.0
     betas: dict[str, float] = field(default_factory=dict)
@@ -230,8 +235,20 @@ class SimulatorConfig:
                 raise ValueError(f"symbols: duplicates in {list(self.symbols)}")
             if self.hedge_symbol is not None and self.hedge_symbol not in self.symbols:
                 raise ValueError(f"hedge_symbol={self.hedge_symbol!r}: not in symbols")
-        if not (0 < self.rate <= 200_000):
-            raise ValueError(f"rate={self.rate}: must be > 0 and <= 200000 trades/s per symbol")
+        rates = {"rate": self.rate} | {f"rates[{s}]": r for s, r in self.rates.items()}
+        for name, rate in rates.items():
+            if not (0 < rate <= 200_000):
+                raise ValueError(f"{name}={rate}: must be > 0 and <= 200000 trades/s per symbol")
+        if self.replay and (self.rates or self.halted):
+            raise ValueError("rates, halted: knobs of the synthetic market, not of a replay")
+        unknown = sorted(set(self.rates) - set(self.symbols))
+        if unknown:
+            raise ValueError(f"rates: {unknown} are not in symbols")
+        for s in self.halted:
+            if not _SYMBOL_RE.match(s) or s in self.symbols or self.halted.count(s) > 1:
+                raise ValueError(
+                    f"halted: {s!r} must be an upper-case symbol, listed once, not in symbols"
+                )
         if not (0.001 <= self.tick_s <= 1.0):
             raise ValueError(f"tick_s={self.tick_s}: must be 0.001..1")
         for name in ("hedge_vol", "spread_sigma"):
@@ -283,6 +300,9 @@ class SimulatorConfig:
 
     def start_id_for(self, symbol: str) -> int:
         return self.start_ids.get(symbol, self.start_id)
+
+    def rate_for(self, symbol: str) -> float:
+        return self.rates.get(symbol, self.rate)
 
     def start_price_for(self, symbol: str) -> float:
         return self.start_prices.get(symbol, DEFAULT_START_PRICES.get(symbol, 100.0))

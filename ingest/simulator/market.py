@@ -7,8 +7,9 @@ stationary std ``spread_sigma`` and half-life ``spread_half_life_s``; ``alpha`` 
 base starts at its start price. An optional "spread excursion" adds ``excursion_sigma *
 spread_sigma`` to every base for ``excursion_duration_s`` seconds (for alert tests). Each
 ``step(dt)`` advances the model and returns the trades of that tick: ``rate * dt`` per symbol
-(fractional remainders carried, so the long-run rate is exact), all stamped with the tick's
-exchange time; buyer-maker trades print at the bid, others at the ask (one tick apart).
+(its entry in ``rates``, else ``rate``; fractional remainders carried, so the long-run rate is
+exact), all stamped with the tick's exchange time; buyer-maker trades print at the bid, others
+at the ask (one tick apart).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class SyntheticMarket:
     def __init__(self, cfg: SimulatorConfig) -> None:
         self.symbols: tuple[str, ...] = tuple(cfg.symbols)
         self.hedge = cfg.hedge_symbol or self.symbols[-1]
-        self.rate = float(cfg.rate)
+        self.rates = {s: float(cfg.rate_for(s)) for s in self.symbols}
         self.rng = np.random.default_rng(cfg.seed)
         self.hedge_price = cfg.start_price_for(self.hedge)
         self.hedge_vol = cfg.hedge_vol
@@ -107,7 +108,7 @@ class SyntheticMarket:
             self.u[s] = self.u[s] * decay + self.sigma[s] * spread * float(rng.standard_normal())
         out: list[Batch] = []
         for s in self.symbols:
-            acc = self.acc[s] + self.rate * dt
+            acc = self.acc[s] + self.rates[s] * dt
             k = int(acc)
             self.acc[s] = acc - k
             if s in silenced:

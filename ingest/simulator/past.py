@@ -8,7 +8,7 @@ the same Ornstein-Uhlenbeck process. A stationary OU is time-reversible, so the 
 recursion is exact. The path is sampled every second over the 1s span (``history_1s_s``) and
 every minute before it (``history_s``). Each step becomes one bar: open and close are bid/ask
 prints around the step's end mids, high/low reach past them by a fraction of the step's own
-volatility, and trade counts, volumes and taker shares follow the market's rate and lot sizes.
+volatility, and trade counts, volumes and taker shares follow each symbol's rate and lot sizes.
 The past's 1m bars inside the 1s span are its 1s bars merged, so both resolutions agree. The
 generator is seeded from ``seed`` and never draws from the live market's random stream.
 """
@@ -43,7 +43,7 @@ class PairModel:
     beta: dict[str, float]
     sigma: dict[str, float]
     theta: float
-    rate: float
+    rates: dict[str, float]
     seed: int
 
     @classmethod
@@ -58,7 +58,7 @@ class PairModel:
             beta=dict(market.beta),
             sigma=dict(market.sigma),
             theta=market.theta,
-            rate=market.rate,
+            rates=dict(market.rates),
             seed=seed,
         )
 
@@ -164,7 +164,7 @@ def generate(
     minutes: dict[str, Bars] = {}
     for s in model.symbols:
         bars = _bars(
-            rng, open_time=open_time, dt=dt, mids=mids[s], intra_sd=intra[s], rate=model.rate
+            rng, open_time=open_time, dt=dt, mids=mids[s], intra_sd=intra[s], rate=model.rates[s]
         )
         seconds[s] = bars.take(slice(n_min, None))
         minutes[s] = Bars.concat([bars.take(slice(0, n_min)), merge(seconds[s], MINUTE_MS)])

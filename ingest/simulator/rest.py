@@ -1,20 +1,24 @@
 """Binance REST endpoints served from the simulator's trade history and generated past.
 
 This module owns the REST surface of both markets, and nothing else answers 200: spot
-``/api/v3/{ping,time,exchangeInfo,trades,historicalTrades,aggTrades,klines}`` and USD-M
-``/fapi/v1/{ping,time,exchangeInfo,trades,historicalTrades,aggTrades,klines}`` (klines: spot
-``1s``, ``1m`` .. ``1d``; USD-M ``1m`` .. ``1d``; see ``klines``); any other path answers 404.
+``/api/v3/{ping,time,exchangeInfo,trades,historicalTrades,aggTrades,klines,ticker/24hr}`` and
+USD-M ``/fapi/v1/{ping,time,exchangeInfo,trades,historicalTrades,aggTrades,klines,ticker/24hr}``
+(klines: spot ``1s``, ``1m`` .. ``1d``; USD-M ``1m`` .. ``1d``; see ``klines``; the ticker's
+rows: see ``ticker``); any other path answers 404. Halted symbols are listed by exchangeInfo
+(status ``BREAK`` on spot, ``SETTLING`` on USD-M) and the ticker only; every other endpoint
+answers them -1121 as unknown.
 Rows follow each market's format (USD-M: ``isRPITrade``, ``nq``, no ``M``/``isBestMatch``). It
 applies Binance's rules: HTTP 400 ``{"code":-1121,"msg":"Invalid symbol."}``, -1102 missing
 parameter, -1100 illegal characters, -1120 invalid interval, -1130 bad ``limit`` (<= 1000,
-<= 1500 on ``/fapi/v1/klines``); USD-M ``historicalTrades`` without an ``X-MBX-APIKEY`` header
-answers 401 -2014; USD-M ``aggTrades`` serves only the last 48 hours and refuses a
-``startTime``..``endTime`` span of an hour or more (-1127). It weighs every call with the
-documented per-endpoint weight (USD-M klines by ``limit``), counts weight per market and
-calendar minute, reports the count (plus any ``used_weight_extra``) in
-``X-MBX-USED-WEIGHT-1M`` on every answer under a market prefix (not on the WAF's 403), and
-answers 429 (``Retry-After`` = seconds to the next minute) to a call that would pass the limit
-(spot 6,000, USD-M 2,400).
+<= 1500 on ``/fapi/v1/klines``); the spot ticker's ``symbols`` (a JSON array) answers -1102
+when malformed, -1101 with a duplicate and -1128 beside ``symbol``; USD-M ``historicalTrades``
+without an ``X-MBX-APIKEY`` header answers 401 -2014; USD-M ``aggTrades`` serves only the last
+48 hours and refuses a ``startTime``..``endTime`` span of an hour or more (-1127). It weighs
+every call with the documented per-endpoint weight (USD-M klines by ``limit``, the ticker by
+the number of symbols asked), counts weight per market and calendar minute, reports the count
+(plus any ``used_weight_extra``) in ``X-MBX-USED-WEIGHT-1M`` on every answer under a market
+prefix (not on the WAF's 403), and answers 429 (``Retry-After`` = seconds to the next minute)
+to a call that would pass the limit (spot 6,000, USD-M 2,400).
 It applies the "forgotten" id ranges (absent rows, or an empty page when ``fromId`` falls inside
 one, per ``forget_mode``) and injected errors, each with Binance's body: 418/429 ``-1003`` with
 ``Retry-After``, 401 ``-2014``, 403 the WAF's HTML page, 451 the restricted-location message,
@@ -24,6 +28,7 @@ websockets' ``process_request`` hook.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections import Counter, deque
@@ -35,7 +40,7 @@ from urllib.parse import parse_qs
 import numpy as np
 import orjson
 
-from ingest.simulator import wire
+from ingest.simulator import ticker, wire
 from ingest.simulator.errors import SimulatorError
 from ingest.simulator.faults import FaultState
 from ingest.simulator.history import TradeHistory, TradeRows
@@ -164,8 +169,53 @@ def _int(q: dict[str, list[str]], name: str, default: int | None = None) -> int 
     return int(v)
 
 
-def _weight(path: str, q: dict[str, list[str]]) -> int:
-    """Request weight of a call (USD-M klines: by ``limit``, the endpoint default if unreadable)."""
+TICKER = "ticker/24hr"
+HALTED_STATUS: dict[Market, str] = {"spot": "BREAK", "usdm": "SETTLING"}
+"""Status of a listed symbol that does not trade: spot enums.md "Symbol status" ``BREAK``; a
+delisted USD-M perpetual shows ``SETTLING`` (polyoxide-binance ``usdm::types::SymbolStatus``,
+counted on exchangeInfo 2026-10-07)."""
+
+
+# The docs say only that ``symbol`` and ``symbols`` "cannot be used in combination" and show the
+# accepted ``symbols`` format; the codes for breaking that are the simulator's choice among
+# errors.md's: -1128 OPTIONAL_PARAMS_BAD_COMBO, -1102 "... or malformed", -1101 "Duplicate
+# values for a parameter detected."
+def _symbol_list(market: Market, q: dict[str, list[str]]) -> list[str] | None:
+    """The spot ticker's ``symbols`` (``["BTCUSDT","BNBUSDT"]``), None when not sent; USD-M
+    documents no such parameter."""
+    if market != "spot" or "symbols" not in q:
+        return None
+    try:
+        names = json.loads(q["symbols"][0])
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise RestError(
+            400,
+            -1102,
+            "Mandatory parameter 'symbols' was not sent, was empty/null, or malformed.",
+        )
+    if len(set(names)) < len(names):
+        raise RestError(400, -1101, "Duplicate values for a parameter detected.")
+    return names
+
+
+def _ticker_asked(market: Market, q: dict[str, list[str]]) -> int | None:
+    """How many symbols a ticker call asks for (None: all; an unreadable list weighs as all)."""
+    if "symbol" in q:
+        return 1
+    try:
+        names = _symbol_list(market, q)
+    except RestError:
+        return None
+    return None if names is None else len(names)
+
+
+def _weight(market: Market, name: str, path: str, q: dict[str, list[str]]) -> int:
+    """Request weight of a call (USD-M klines: by ``limit``, the endpoint default if unreadable;
+    the ticker: by the number of symbols asked)."""
+    if name == TICKER:
+        return ticker.weight(market, _ticker_asked(market, q))
     endpoint = ENDPOINTS.get(path)
     if endpoint is None:
         return WEIGHTS.get(path, UNKNOWN_PATH_WEIGHT)
@@ -216,10 +266,12 @@ class RestApi:
         faults: FaultState,
         klines: KlineBook | None = None,
         clock: Callable[[], float] = time.time,
+        halted: tuple[str, ...] = (),
     ) -> None:
         self.histories = histories
         self.faults = faults
         self.klines = klines or KlineBook(histories, False, None, None, sorted_ts=True)
+        self.tickers = ticker.TickerBook(self.klines, halted)
         self.clock = clock
         self.stats = RestStats()
 
@@ -243,7 +295,7 @@ class RestApi:
             return 404, orjson.dumps({"code": -1, "msg": f"Unknown path {path}"}), {}
         market, name = located
         q = parse_qs(query, keep_blank_values=True)
-        weight = _weight(path, q)
+        weight = _weight(market, name, path, q)
         now = self.clock()
         minute = int(now // 60)
         if minute != st.minute[market]:
@@ -289,6 +341,8 @@ class RestApi:
             return {"serverTime": int(self.clock() * 1000)}
         if name == "exchangeInfo":
             return self._exchange_info(market, q)
+        if name == TICKER:
+            return self._ticker(market, q)
         if name == "historicalTrades":
             if market == "usdm" and not api_key:
                 # USD-M Old Trades Lookup is "Security Type: MARKET_DATA" (connector 29da329);
@@ -304,7 +358,8 @@ class RestApi:
             return self._klines(path, q)
         raise RestError(404, -1000, f"Unknown path {path}")
 
-    def _history(self, q: dict[str, list[str]]) -> TradeHistory:
+    @staticmethod
+    def _symbol(q: dict[str, list[str]]) -> str:
         vals = q.get("symbol")
         if not vals or not vals[0]:
             raise RestError(
@@ -312,16 +367,33 @@ class RestApi:
                 -1102,
                 "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
             )
-        h = self.histories.get(vals[0])
+        return vals[0]
+
+    def _history(self, q: dict[str, list[str]]) -> TradeHistory:
+        h = self.histories.get(self._symbol(q))
         if h is None:
             raise RestError(400, -1121, "Invalid symbol.")
         return h
 
+    def _listed(self, symbol: str) -> str:
+        """``symbol`` when the exchange lists it (traded or halted), else -1121."""
+        if symbol not in self.tickers.listed:
+            raise RestError(400, -1121, "Invalid symbol.")
+        return symbol
+
+    def _ticker(self, market: Market, q: dict[str, list[str]]) -> Any:
+        names = _symbol_list(market, q)
+        if "symbol" in q:
+            if names is not None:
+                raise RestError(400, -1128, "Combination of optional parameters invalid.")
+            return self.tickers.row(market, self._listed(self._symbol(q)))
+        asked = self.tickers.listed if names is None else [self._listed(n) for n in names]
+        return [self.tickers.row(market, s) for s in asked]
+
     def _exchange_info(self, market: Market, q: dict[str, list[str]]) -> Any:
-        syms = list(self.histories)
+        syms = list(self.tickers.listed)
         if q.get("symbol"):
-            self._history(q)
-            syms = [q["symbol"][0]]
+            syms = [self._listed(self._symbol(q))]
         rate_limits = [
             {
                 "rateLimitType": "REQUEST_WEIGHT",
@@ -340,7 +412,8 @@ class RestApi:
         for s in syms:
             base = s[:-4] if s.endswith("USDT") else s[:-3]
             quote = "USDT" if s.endswith("USDT") else s[-3:]
-            row: dict[str, Any] = {"symbol": s, "status": "TRADING"}
+            status = HALTED_STATUS[market] if s in self.tickers.halted else "TRADING"
+            row: dict[str, Any] = {"symbol": s, "status": status}
             if market == "usdm":
                 row |= {"pair": s, "contractType": "PERPETUAL", "marginAsset": quote}
             row |= {

@@ -101,7 +101,7 @@ class Simulator:
             self._tape_start_ms,
             sorted_ts=isinstance(self.market, SyntheticMarket),
         )
-        self.rest = RestApi(self.histories, self.faults, self.kline_book)
+        self.rest = RestApi(self.histories, self.faults, self.kline_book, halted=cfg.halted)
         self.server = StreamServer(
             self.symbols,
             self.faults,
