@@ -1,6 +1,7 @@
 """gunicorn configuration: serve the dashboard and run exactly one ingestor beside it.
 
-The master process reads ``config.yaml`` (a bad file stops it with one line and exit status 2),
+The master process reads ``config.yaml`` (a bad file, a public bind with auth off, or auth on
+without usable credentials stops it with one line and exit status 2, before any worker starts),
 binds ``dashboard.host:dashboard.port`` (127.0.0.1:8050 by default) with ``dashboard.workers``
 threaded workers, and leaves its child processes to ``ingest.children``: ``on_starting`` starts
 the single supervised ``python -m ingest run`` (in the master, never in a worker), first the
@@ -20,6 +21,8 @@ from ingest.settings import ConfigError, load_settings
 
 try:
     _settings = load_settings()
+    if _settings.dashboard.auth.enabled:  # in the master: workers must never crash-loop on it
+        _settings.dashboard.auth.credentials(os.environ)
 except ConfigError as exc:
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)

@@ -14,7 +14,7 @@ import os
 
 from dash import Dash
 
-from dashboard import api, security, shell
+from dashboard import api, callback_input, security, shell
 from dashboard.context import EXTENSION_KEY
 from dashboard.services import DataService
 from ingest.settings import Settings
@@ -46,8 +46,9 @@ def create_app(settings: Settings, service: DataService | None = None) -> Dash:
     app.index_string = app.index_string.replace("<html>", DARK_HTML, 1)
     server = app.server
     security.init_auth(server, settings.dashboard.auth, os.environ)
-    security.init_headers(server)
+    security.init_headers(app)
     security.init_errors(server)
+    callback_input.init_callback_checks(app)
     server.extensions[EXTENSION_KEY] = service or DataService(settings)
     server.register_blueprint(api.api)
     app.layout = shell.layout_factory(settings)

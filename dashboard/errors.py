@@ -5,7 +5,6 @@ pages can catch one type and show its one-line message:
 
 * DashboardError
   + QueryError          a query parameter (URL or API) is missing, malformed or out of range
-  + AuthConfigError     basic auth is enabled but its credentials are not in the environment
 """
 
 from __future__ import annotations
@@ -22,7 +21,3 @@ class QueryError(DashboardError):
         super().__init__(message)
         self.parameter = parameter
         self.message = message
-
-
-class AuthConfigError(DashboardError):
-    """Authentication is enabled but cannot work as configured."""

@@ -1,8 +1,12 @@
 """HTTP hardening of the Flask server: security headers, JSON errors, optional basic auth.
 
 Owns three ``init_*`` hooks called by ``create_app``: every response gets
-``X-Content-Type-Options``, ``X-Frame-Options``/CSP ``frame-ancestors`` and ``Referrer-Policy``;
-an unhandled exception becomes a JSON 500 without details (the traceback goes to the log only);
+``X-Content-Type-Options``, ``X-Frame-Options``, ``Referrer-Policy`` and a Content Security
+Policy whose scripts are this origin's files plus Dash's own inline scripts by hash (no
+``unsafe-inline``, no ``unsafe-eval``); API and CSV answers get ``Cache-Control: no-store``;
+request bodies are capped at ``MAX_BODY_BYTES`` (413 beyond); an unknown component-suite file
+is a JSON 404 and any other unhandled exception a JSON 500 without details (the traceback goes
+to the log only);
 and, when ``dashboard.auth.enabled``, a ``before_request`` enforces HTTP basic auth on pages,
 callbacks and the API (``/healthz`` stays open). Malformed ``Authorization`` headers are a 401,
 never a 500, and credentials are compared in constant time.
@@ -16,27 +20,49 @@ import hmac
 import logging
 import os
 
+from dash import Dash
+from dash.exceptions import DashException
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from dashboard.errors import AuthConfigError
 from ingest.settings import AuthSettings
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = ("/healthz",)
+MAX_BODY_BYTES = 1024 * 1024
+"""Largest request body (a page callback is a few kB; the API takes none)."""
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "SAMEORIGIN",
-    "Content-Security-Policy": "frame-ancestors 'self'; object-src 'none'; base-uri 'self'",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+CSP = (
+    "default-src 'self'; script-src 'self' {scripts}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'self'; object-src 'none'; base-uri 'self'; form-action 'self'"
+)
+"""Styles stay ``unsafe-inline``: Plotly and AG Grid set element styles at run time."""
+NO_STORE_PREFIXES = ("/api/", "/healthz")
+SUITES_PREFIX = "/_dash-component-suites/"
 
 
-def init_headers(server: Flask) -> None:
+def content_security_policy(app: Dash) -> str:
+    """The policy for ``app``: its inline scripts (clientside callbacks, the renderer) by hash."""
+    return CSP.format(scripts=" ".join(app.csp_hashes()))
+
+
+def init_headers(app: Dash) -> None:
+    server = app.server
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
     @server.after_request
     def _headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(app))
+        csv = response.mimetype == "text/csv"
+        if csv or request.path.startswith(NO_STORE_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 
@@ -45,19 +71,10 @@ def init_errors(server: Flask) -> None:
     def _error(exc: Exception) -> tuple[Response, int] | HTTPException:
         if isinstance(exc, HTTPException):
             return exc
+        if isinstance(exc, DashException) and request.path.startswith(SUITES_PREFIX):
+            return jsonify({"error": f"no such file {request.path[:120]}"}), 404
         log.exception("unhandled error on %s", request.path)
         return jsonify({"error": "internal server error"}), 500
-
-
-def credentials(auth: AuthSettings, environ: dict[str, str] | os._Environ[str]) -> tuple[str, str]:
-    """The configured username and password, or ``AuthConfigError`` naming the missing vars."""
-    missing = [name for name in (auth.username_env, auth.password_env) if not environ.get(name)]
-    if missing:
-        raise AuthConfigError(
-            f"dashboard.auth.enabled is true but {' and '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not set in the environment"
-        )
-    return environ[auth.username_env], environ[auth.password_env]
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
@@ -80,7 +97,7 @@ def init_auth(
 ) -> None:
     if not auth.enabled:
         return
-    user, password = credentials(auth, environ)
+    user, password = auth.credentials(environ)
     expected = (user.encode(), password.encode())
 
     @server.before_request

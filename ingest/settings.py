@@ -11,6 +11,7 @@ so the command line can print it as a single line and exit with status 2.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -41,9 +42,20 @@ MARKETS = ("spot", "usdm")
 PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}\Z")
 """Pair and alert-rule names (``\\Z``, not ``$``: a trailing newline is not a name)."""
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+AUTH_ENV_NAME = re.compile(r"^PAIRWATCH_[A-Z0-9_]{1,60}\Z")
+MIN_PASSWORD = 8
+HOST_NAME = re.compile(r"^(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\Z")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """``${NAME}`` in a notification URL: the value of environment variable ``NAME``."""
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the dashboard on this machine."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in LOOPBACK_HOSTS
 
 
 class ConfigError(Exception):
@@ -326,11 +338,37 @@ class AlertSettings(_Section):
 
 
 class AuthSettings(_Section):
-    """HTTP basic auth; the credentials come from the environment only."""
+    """HTTP basic auth; the credentials come from the environment only, from variables named
+    ``PAIRWATCH_…`` (so a setting can never hand out ``HOME`` or ``PATH`` as a password)."""
 
     enabled: bool = False
     username_env: str = "PAIRWATCH_AUTH_USERNAME"
     password_env: str = "PAIRWATCH_AUTH_PASSWORD"  # noqa: S105 - the name of a variable
+
+    @field_validator("username_env", "password_env")
+    @classmethod
+    def _ours(cls, value: str) -> str:
+        if not AUTH_ENV_NAME.match(value):
+            raise ValueError("must name an environment variable PAIRWATCH_<NAME> (A-Z, 0-9, _)")
+        return value
+
+    def credentials(self, environ: Mapping[str, str]) -> tuple[str, str]:
+        """The username and password from ``environ``; ``ConfigError`` when auth cannot work:
+        a variable unset or blank, or a password shorter than ``MIN_PASSWORD`` characters."""
+        values = {name: environ.get(name, "") for name in (self.username_env, self.password_env)}
+        missing = [name for name, value in values.items() if not value.strip()]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            raise ConfigError(
+                f"dashboard.auth.enabled is true but {' and '.join(missing)} {verb} not set "
+                "(or blank) in the environment"
+            )
+        password = values[self.password_env]
+        if len(password) < MIN_PASSWORD:
+            raise ConfigError(
+                f"{self.password_env} is {len(password)} characters; use at least {MIN_PASSWORD}"
+            )
+        return values[self.username_env], password
 
 
 class DashboardSettings(_Section):
@@ -343,6 +381,26 @@ class DashboardSettings(_Section):
     timezone: str = "Asia/Kolkata"
     max_points: int = Field(default=2000, ge=100, le=20_000)
     auth: AuthSettings = AuthSettings()
+
+    @field_validator("host")
+    @classmethod
+    def _bind_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not HOST_NAME.match(value):
+                raise ValueError("must be an IP address or a host name, e.g. 127.0.0.1") from None
+        return value
+
+    @model_validator(mode="after")
+    def _exposed_only_with_auth(self) -> DashboardSettings:
+        if not self.auth.enabled and not _is_loopback(self.host):
+            raise ValueError(
+                f"host {self.host} serves the dashboard beyond this machine with auth off; "
+                "set dashboard.auth.enabled: true (credentials from the environment, "
+                f"{self.auth.username_env} and {self.auth.password_env}) or bind 127.0.0.1"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod

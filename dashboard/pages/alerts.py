@@ -99,11 +99,15 @@ def layout(**_query: str) -> html.Div:
 
 
 def _bound_ms(day: str | None, zone: str, end: bool) -> int | None:
-    if not day:
+    """Start or end of ``day`` (``YYYY-MM-DD…`` from the date picker) in ``zone``, epoch ms;
+    None for no date or one that is not a date (the filter is then open on that side)."""
+    try:
+        picked = date.fromisoformat(day[:10]) if day else None
+    except ValueError:
         return None
-    moment = datetime.combine(
-        date.fromisoformat(day[:10]), time.max if end else time.min, tzinfo=ZoneInfo(zone)
-    )
+    if picked is None:
+        return None
+    moment = datetime.combine(picked, time.max if end else time.min, tzinfo=ZoneInfo(zone))
     return int(moment.timestamp() * 1000)
 
 
@@ -113,7 +117,7 @@ def history(
     """Filtered alerts with a display-time column, newest first."""
     frame = alert_log.alerts(
         services(),
-        pair=None if pair in (None, ALL) else pair,
+        pair=next((p.name for p in services().settings.pairs if p.name == pair), None),
         direction=next((d for d in ALERT_DIRECTIONS if d == direction), None),
         start_ms=_bound_ms(start, zone, end=False),
         end_ms=_bound_ms(end, zone, end=True),

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ingest.storage import make_engine
 from tests.dashboard.conftest import write_settings
 
@@ -18,7 +20,7 @@ import base64, json, sys
 from dashboard.app import create_app
 from ingest.settings import load_settings
 client = create_app(load_settings(sys.argv[1])).server.test_client()
-good = "Basic " + base64.b64encode(b"ana:s3cret").decode()
+good = "Basic " + base64.b64encode(b"ana:s3cret-pass").decode()
 probes = {
     "page": ("/spread", None), "layout": ("/_dash-layout", None), "api": ("/api/v1/pairs", None),
     "bearer": ("/api/v1/pairs", "Bearer abc"), "bad_b64": ("/api/v1/pairs", "Basic !!!notb64"),
@@ -83,9 +85,53 @@ def test_auth_enabled_without_credentials_refuses_to_start(tmp_path: Path) -> No
     assert done.returncode == 2 and "PAIRWATCH_AUTH_USERNAME" in done.stderr
 
 
+GUNICORN_CHECK = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config", "wsgi:server"]
+
+
+@pytest.mark.parametrize(
+    ("env", "auth", "needle"),
+    [
+        ({"PAIRWATCH_DASHBOARD__HOST": "0.0.0.0"}, False, "dashboard.auth.enabled: true"),
+        ({"PAIRWATCH_DASHBOARD__HOST": "192.168.1.20"}, False, "or bind 127.0.0.1"),
+        ({"PAIRWATCH_DASHBOARD__HOST": "not a host!"}, False, "IP address or a host name"),
+        ({"PAIRWATCH_AUTH_USERNAME": "ana"}, True, "PAIRWATCH_AUTH_PASSWORD is not set"),
+        ({"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": " "}, True, "not set"),
+        (
+            {"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "short"},
+            True,
+            "at least 8",
+        ),
+    ],
+    ids=["any-address", "lan-address", "not-a-host", "no-password", "blank", "short-password"],
+)
+def test_unsafe_exposure_stops_gunicorn_before_any_worker(
+    tmp_path: Path, env: dict[str, str], auth: bool, needle: str
+) -> None:
+    """``--check-config`` fails with exit 2 and one line saying how to fix it."""
+    write_settings(tmp_path, auth=auth)
+    base = {"PAIRWATCH_CONFIG": str(tmp_path / "pairwatch.db.yaml"), "PAIRWATCH_NO_INGEST": "1"}
+    cleared = {"PAIRWATCH_AUTH_USERNAME": "", "PAIRWATCH_AUTH_PASSWORD": ""}
+    done = run(GUNICORN_CHECK, {**base, **cleared, **env})
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], done.stderr
+
+
+def test_a_public_bind_with_auth_and_a_real_password_passes_the_check(tmp_path: Path) -> None:
+    make_engine(write_settings(tmp_path, auth=True).storage.url).dispose()
+    env = {
+        "PAIRWATCH_CONFIG": str(tmp_path / "pairwatch.db.yaml"),
+        "PAIRWATCH_NO_INGEST": "1",
+        "PAIRWATCH_DASHBOARD__HOST": "0.0.0.0",
+        "PAIRWATCH_AUTH_USERNAME": "ana",
+        "PAIRWATCH_AUTH_PASSWORD": "correct-horse",
+    }
+    assert run(GUNICORN_CHECK, env).returncode == 0
+
+
 def test_basic_auth_guards_pages_callbacks_and_api(tmp_path: Path) -> None:
     make_engine(write_settings(tmp_path, auth=True).storage.url).dispose()
-    env = {"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "s3cret"}
+    env = {"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "s3cret-pass"}
     done = run(["-c", AUTH_PROBE, str(tmp_path / "pairwatch.db.yaml")], env)
     assert done.returncode == 0, done.stderr
     codes = json.loads(done.stdout)

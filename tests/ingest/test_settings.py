@@ -123,3 +123,39 @@ def test_cli_exits_2_with_one_line_and_no_traceback(write_config) -> None:
     assert "Traceback" not in result.stderr
     assert "analytics.z_window = 0" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "hint"),
+    [("0.0.0.0", "dashboard.auth.enabled: true"), ("192.168.1.20", "or bind 127.0.0.1"),
+     ("::", "auth off"), ("not a host!", "IP address or a host name")],
+)  # fmt: skip
+def test_a_public_or_bad_bind_is_refused_with_auth_off(write_config, host: str, hint: str) -> None:
+    with pytest.raises(ConfigError, match=hint):
+        load_settings(write_config({"dashboard": {"host": host}}), environ={})
+    for loopback in ("127.0.0.1", "::1", "localhost", "127.0.0.2"):
+        load_settings(write_config({"dashboard": {"host": loopback}}), environ={})
+    public = {"dashboard": {"host": "0.0.0.0", "auth": {"enabled": True}}}
+    assert load_settings(write_config(public), environ={}).dashboard.host == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("environ", "hint"),
+    [
+        ({}, "PAIRWATCH_AUTH_USERNAME and PAIRWATCH_AUTH_PASSWORD are not set"),
+        ({"PAIRWATCH_AUTH_USERNAME": "ana"}, "PAIRWATCH_AUTH_PASSWORD is not set"),
+        ({"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "   "}, "or blank"),
+        ({"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "1234567"}, "at least 8"),
+    ],
+)
+def test_auth_needs_a_user_and_a_real_password(write_config, environ, hint: str) -> None:
+    auth = load_settings(write_config({}), environ={}).dashboard.auth
+    with pytest.raises(ConfigError, match=hint):
+        auth.credentials(environ)
+    good = {"PAIRWATCH_AUTH_USERNAME": "ana", "PAIRWATCH_AUTH_PASSWORD": "12345678"}
+    assert auth.credentials(good) == ("ana", "12345678")
+
+
+def test_auth_variables_must_be_ours(write_config) -> None:
+    with pytest.raises(ConfigError, match="PAIRWATCH_"):
+        load_settings(write_config({"dashboard": {"auth": {"password_env": "HOME"}}}), environ={})
