@@ -373,6 +373,17 @@ def _status_body(report: feed.StatusReport) -> dict[str, Any]:
             }
             for row in report.history
         ],
+        "notify": [
+            {
+                "target": line.target,
+                "key": line.key,
+                "sent": line.sent,
+                "pending": line.pending,
+                "failed": line.failed,
+                "last_error": line.last_error,
+            }
+            for line in report.notify
+        ],
     }
 
 

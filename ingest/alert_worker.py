@@ -10,6 +10,9 @@ relationship rule, the Engle-Granger p of the window ending at that bar
 are absent after alignment and bars inside an open gap are blocked, so neither can fire. Alerts
 are stored in ``alerts`` (unique per pair, rule and bar time, so a restart cannot duplicate
 them) and optionally POSTed by ``ingest.webhook`` from a thread that never delays ingestion.
+With an ``outbox`` (``ingest.notify.Notifier``), the same transaction queues each new alert
+for every apprise target, and its senders are woken after the commit (they deliver on their
+own threads).
 
 Each rule's state (armed, last direction, z and time of the last evaluated bar, last alert) is
 written to ``rule_states`` in the same transaction as the alerts of that pass, once per rule
@@ -41,6 +44,7 @@ from analytics import (
 )
 from analytics.cointegration import engle_granger_p_at
 from analytics.relationship import RelationshipRule
+from ingest.notify import Notifier
 from ingest.settings import AlertRuleSettings, Settings
 from ingest.storage import (
     GapState,
@@ -62,9 +66,10 @@ MAX_CATCH_UP_BARS = 3600
 class AlertWorker(Worker):
     """Evaluates ``settings.alerts.rules`` on fresh bars until stopped."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, outbox: Notifier | None = None) -> None:
         super().__init__("alerts")
         self._engine = engine
+        self._outbox = outbox
         self._settings = settings
         self._newest = 0
         self._bar_closed = threading.Event()
@@ -181,10 +186,15 @@ class AlertWorker(Worker):
         self._persist(tracked.step(values), tracked)
 
     def _persist(self, rows: list[dict[str, Any]], tracked: TrackedRule) -> None:
-        """Store the pass's alerts and the rule's new state in one transaction."""
+        """Store the pass's alerts, their notifications and the rule's new state in one
+        transaction."""
         with self._engine.begin() as conn:
             insert_alerts(conn, rows)
+            if self._outbox is not None:
+                self._outbox.enqueue(conn, rows)
             upsert_rule_states(conn, [tracked.state_row()])
+        if self._outbox is not None and rows:
+            self._outbox.wake()
         self.fired += len(rows)
         for row in rows:
             log.info("ALERT %s %s %s z=%.2f", row["pair"], row["rule"], row["direction"], row["z"])

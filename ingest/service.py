@@ -4,7 +4,8 @@
 writer before the readers so no trade waits on a missing consumer, then per market (spot,
 USD-M: see ``venues``) one paced REST client shared by that market's candle-history loader and
 backfillers, and per connection (a market's symbols split under its stream cap) one reader and
-one backfiller; then the alert worker, the screener and the retention pruner. It blocks until
+one backfiller; then the alert worker (with its apprise senders), the screener and the
+retention pruner. It blocks until
 ``stop`` is set
 (the CLI sets it on
 SIGTERM/SIGINT). Shutdown closes the socket first, then lets the writer drain every buffered
@@ -31,6 +32,7 @@ from ingest.errors import LockLostError
 from ingest.feedstate import FeedState, now_ms
 from ingest.history import HistoryLoader
 from ingest.lock import InstanceLock
+from ingest.notify import Notifier
 from ingest.rest import RestClient
 from ingest.retention import Pruner
 from ingest.screener_worker import ScreenerWorker
@@ -150,12 +152,15 @@ class Ingestor:
             self._market(venue, venue_states, buffer, writer)
             for venue, venue_states in zip(self.venues, states, strict=True)
         ]
-        alerts = AlertWorker(self.engine, settings)
+        outbox = Notifier(self.engine, settings) if settings.alerts.notify else None
+        alerts = AlertWorker(self.engine, settings, outbox)
         screener = ScreenerWorker(self.engine, settings) if settings.screener.enabled else None
         pruner = Pruner(self.engine, settings.symbols, settings.storage.retention_days)
         writer.on_commit(alerts.notify)
         writer.start()
         alerts.start()
+        if outbox is not None:
+            outbox.start()
         if screener is not None:
             writer.on_commit(screener.notify)
             screener.start()
@@ -185,6 +190,8 @@ class Ingestor:
             log.error("the writer is still draining; waiting for it before releasing the lock")
             writer.stop(WRITER_GRACE_S)
         alerts.stop(budget.left())
+        if outbox is not None:  # a delivery cut short stays pending for the next start
+            outbox.stop(budget.left())
         if screener is not None:
             screener.stop(budget.left())
         pruner.stop(budget.left())

@@ -2,8 +2,9 @@
 
 ``feed_overview`` is what the shell's status area shows (a light per symbol, SIMULATED, newest
 bar); ``perp_quotes`` the mark price and funding of perpetual legs; ``status_report`` the typed
-report behind ``/api/v1/status`` (the API shapes its body); ``completeness`` the lowest
-completeness among some symbols, by ``ingest.storage.completeness``, the one definition.
+report behind ``/api/v1/status`` (the API shapes its body), with the notification outbox
+counted per apprise target; ``completeness`` the lowest completeness among some symbols, by
+``ingest.storage.completeness``, the one definition.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from ingest.storage import (
     REJECT_KINDS,
     Completeness,
     HistoryRow,
+    NotifySummary,
     RejectKind,
     completeness_of,
     last_bar_time,
+    notification_summary,
     read_history,
     read_status,
     reject_column,
@@ -65,7 +68,8 @@ class SymbolStatus:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """Feed status, gap ledger and completeness per symbol, REST condition and history."""
+    """Feed status, gap ledger and completeness per symbol, REST condition, history and
+    notification deliveries per target."""
 
     now_ms: int
     simulated: bool
@@ -73,6 +77,7 @@ class StatusReport:
     symbols: tuple[SymbolStatus, ...]
     rest_note: str
     history: tuple[HistoryRow, ...]
+    notify: tuple[NotifySummary, ...]
 
 
 def feed_overview(service: DataService) -> FeedOverview:
@@ -122,6 +127,7 @@ def status_report(service: DataService) -> StatusReport:
         ledgers = completeness_of(conn, symbols)
         latest = last_bar_time(conn, symbols)
         history = read_history(conn, symbols)
+        notify = notification_summary(conn)
     now = service.now_ms()
     rows = _rows(status)
     report = []
@@ -148,6 +154,7 @@ def status_report(service: DataService) -> StatusReport:
         symbols=tuple(report),
         rest_note=next(notes, ""),
         history=tuple(history),
+        notify=tuple(notify),
     )
 
 

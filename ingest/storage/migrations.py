@@ -26,6 +26,7 @@ from ingest.storage.schema import (
     history,
     klines,
     metadata,
+    notifications,
     rule_states,
     schema_version,
     screens,
@@ -116,6 +117,11 @@ def _v8_relationship_alerts(conn: Connection) -> None:
                 conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR(8)")
 
 
+def _v9_notifications(conn: Connection) -> None:
+    """Version 9: ``notifications``, the outbox of alerts to deliver to each apprise target."""
+    notifications.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_feed_counters,
     3: _v3_rule_states,
@@ -124,6 +130,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     6: _v6_typed_feed_status,
     7: _v7_screens,
     8: _v8_relationship_alerts,
+    9: _v9_notifications,
 }
 
 

@@ -3,7 +3,8 @@
 ``Trade`` is the one row shape of a trade everywhere in pairwatch: the Binance parser builds it,
 the simulator and importer produce it, and ``insert_trades`` stores it. It is a ``NamedTuple`` so
 building millions of them stays cheap. ``Gap`` is a hole in a symbol's trade ids and
-``GapState`` its lifecycle; ``LinkState`` is what a feed connection is doing and
+``GapState`` its lifecycle; ``NotifyState`` is the lifecycle of a notification in the outbox;
+``LinkState`` is what a feed connection is doing and
 ``REJECT_KINDS`` the kinds of rejected frame, each counted in its own ``feed_status`` column.
 These are the typed values that cross the storage boundary: readers compare states with these
 enums (they are ``str`` subclasses, so stored text compares equal) and never parse a reason.
@@ -45,6 +46,14 @@ class GapState(StrEnum):
     OPEN = "open"
     FILLED = "filled"
     LOST = "lost"
+
+
+class NotifyState(StrEnum):
+    """An outbox row: ``pending`` until delivered (``sent``) or given up (``failed``)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 class LinkState(StrEnum):

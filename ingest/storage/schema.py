@@ -12,6 +12,8 @@ and ``retry_at_ms`` and one ``rejected_<kind>`` counter per reject kind, so no r
 pairs per timeframe and window, as the ingestor last computed them); since version 8, alerts and
 rule states carry their rule ``kind`` (``z`` or ``relationship``), the Engle-Granger p of a
 relationship alert (``eg_p``, ``last_p``) and the persistence ``streak`` of a relationship rule.
+Since version 9, ``notifications`` (the outbox: one row per alert and apprise target, so a
+notification is delivered once per target across restarts).
 Extra columns beyond the contract (``first_id``/``last_id``/``quote_volume`` on bars,
 ``source``/``reason`` on status) exist so bars merge exactly and the dashboard can explain a
 state; they never change the meaning of the contract columns.
@@ -32,9 +34,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ingest.storage.records import REJECT_KINDS, GapState, LinkState, reject_column
+from ingest.storage.records import REJECT_KINDS, GapState, LinkState, NotifyState, reject_column
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 SYMBOL_KEY_LEN = 28  # "usdm:" + a 20-character exchange symbol, with room
 metadata = MetaData()
 
@@ -204,6 +206,21 @@ screens = Table(
     Column("corr", Float),
     Column("z", Float),
     Column("bars", Integer, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("alert_id", Integer, primary_key=True, autoincrement=False),
+    Column("target_key", String(16), primary_key=True),
+    Column("target", String(200), nullable=False),
+    Column("state", String(8), nullable=False, server_default=NotifyState.PENDING.value),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_ms", BigInteger, nullable=False),
+    Column("last_attempt_ms", BigInteger),
+    Column("last_error", String(200), nullable=False, server_default=""),
+    Column("sent_ms", BigInteger),
+    Index("ix_notifications_due", "state", "next_attempt_ms"),
 )
 
 schema_version = Table(

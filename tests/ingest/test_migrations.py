@@ -85,7 +85,7 @@ def write_v2_database(url: str) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             create_partitioned_trades(conn)
-    later = {"rule_states", "klines", "history", "feed_kind", "screens"}
+    later = {"rule_states", "klines", "history", "feed_kind", "screens", "notifications"}
     v2_tables = [t for t in metadata.sorted_tables if t.name not in later]
     metadata.create_all(engine, tables=v2_tables)
     with engine.begin() as conn:
@@ -110,7 +110,8 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
     write_v2_database(backend_url)
     engine = make_engine(backend_url)
     assert all(
-        inspect(engine).has_table(t) for t in ("rule_states", "klines", "history", "screens")
+        inspect(engine).has_table(t)
+        for t in ("rule_states", "klines", "history", "screens", "notifications")
     )
     row = {
         "pair": "BTC-ETH",
@@ -130,7 +131,7 @@ def test_version_2_database_gets_rule_states_and_keeps_its_data(backend_url: str
         assert not rule_states_by_rule(conn)
         upsert_rule_states(conn, [row])
         stored = list(rule_states_by_rule(conn).values())
-    assert sorted(versions) == list(range(2, SCHEMA_VERSION + 1)) and SCHEMA_VERSION >= 8
+    assert sorted(versions) == list(range(2, SCHEMA_VERSION + 1)) and SCHEMA_VERSION >= 9
     assert [(s["symbol"], s["reconnects"], s["rejected_frames"]) for s in status] == [
         ("BTCUSDT", 3, 4)
     ]
