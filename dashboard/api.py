@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.backtest import TRADE_COLUMNS
@@ -123,9 +122,10 @@ def _unknown_endpoint(unknown: str) -> tuple[Response, int]:
 
 @api.get("/healthz")
 def healthz() -> tuple[Response, int]:
+    """200 while the database exists, is the file the dashboard opened and can be read; 503
+    with the reason otherwise (see ``DataService.check_database``)."""
     try:
-        with services().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        services().check_database()
     except StorageError as exc:
         return jsonify({"status": "error", "error": str(exc)}), 503
     except SQLAlchemyError:

@@ -45,6 +45,7 @@ from analytics import (
 from analytics.cointegration import engle_granger_p_at
 from analytics.relationship import RelationshipRule
 from ingest.notify import Notifier
+from ingest.ratelog import RateLimitedLog
 from ingest.settings import AlertRuleSettings, Settings
 from ingest.storage import (
     GapState,
@@ -73,6 +74,7 @@ class AlertWorker(Worker):
         self._settings = settings
         self._newest = 0
         self._bar_closed = threading.Event()
+        self._error_log = RateLimitedLog(log)
         self.fired = 0
         self._rules = [self._track(rule) for rule in settings.alerts.rules]
         url = settings.alerts.webhook_url
@@ -143,7 +145,7 @@ class AlertWorker(Worker):
             except AnalyticsError as exc:
                 log.debug("rule %s/%s not evaluated: %s", tracked.pair, tracked.name, exc)
             except Exception:
-                log.exception("alert rule %s/%s failed", tracked.pair, tracked.name)
+                self._error_log.exception("alert rule %s/%s failed", tracked.pair, tracked.name)
 
     def _evaluate(self, tracked: TrackedRule, newest_second: int) -> None:
         tf_s = BAR_SECONDS[tracked.tf]

@@ -41,6 +41,7 @@ from ingest.binance import (
 )
 from ingest.errors import RestError
 from ingest.feedstate import FeedState, now_ms
+from ingest.ratelog import RateLimitedLog
 from ingest.rest import RestClient
 from ingest.settings import FeedSettings
 from ingest.storage import GapState, note_gap_attempt, read_gaps
@@ -90,6 +91,7 @@ class Backfiller(Worker):
         self._exchange = exchange
         self._clock = clock
         self._poll_s = poll_s
+        self._error_log = RateLimitedLog(log)
         self._woken = threading.Event()
         self._done: set[int] = set()
         self._retry_at: dict[int, float] = {}
@@ -102,7 +104,7 @@ class Backfiller(Worker):
             try:
                 self._pass()
             except Exception:  # a database hiccup must not end backfill for the process's life
-                log.exception("backfill pass failed; retrying")
+                self._error_log.exception("backfill pass failed; retrying")
             self._woken.wait(self._poll_s)
             self._woken.clear()
 

@@ -3,7 +3,8 @@
 This module owns argument parsing, logging setup, signal handling and turning every expected
 failure (bad configuration, unusable database, lock held, bad import file, bad argument) into
 one line on stderr with exit status 2, never a traceback; a lost lock, a failed REST call or an
-unusable exchange answer exit with 1. ``run`` streams live trades (or the simulator's, when the
+unusable exchange answer exit with 1, a SQLite file removed or replaced under a running ``run``
+with 3 (``DATABASE_LOST_EXIT``). ``run`` streams live trades (or the simulator's, when the
 feed URL is loopback), ``simulate`` serves the Binance-compatible simulator, ``import`` loads
 trade, aggTrade and kline files, ``status`` prints per-symbol coverage and gaps, ``universe``
 prints a venue's top symbols by 24 h quote volume as a ``symbols:`` block for config.yaml.
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.binance import Market
-from ingest.errors import IngestError, LockLostError, RestError
+from ingest.errors import DATABASE_LOST_EXIT, IngestError, LockLostError, RestError
 from ingest.settings import (
     MARKETS,
     SYMBOL_PATTERN,
@@ -32,6 +33,7 @@ from ingest.settings import (
     split_symbol,
 )
 from ingest.storage import (
+    DatabaseLostError,
     GapState,
     StorageError,
     claim_feed_kind,
@@ -242,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     except LockLostError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except DatabaseLostError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return DATABASE_LOST_EXIT
     except (ConfigError, StorageError, IngestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR

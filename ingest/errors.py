@@ -6,8 +6,13 @@ defined in ``ingest.binance``), ``LockHeldError`` (another ingestor writes this 
 (a REST call for backfill or history failed). ``ConfigError`` lives in ``ingest.settings``
 and storage problems raise ``ingest.storage.StorageError``; the CLI turns all of them into one
 line on stderr and a non-zero exit code (1 for a lost lock, which a restart may cure; 2 for
-the others).
+the others; 3, ``DATABASE_LOST_EXIT``, for a SQLite file removed or replaced while running).
 """
+
+DATABASE_LOST_EXIT = 3
+"""Exit status of ``python -m ingest run`` whose SQLite database file was removed or replaced
+while it ran (``ingest.storage.DatabaseLostError``). Final for the supervisor, like 2: a restart
+would silently start over on a new, empty file."""
 
 
 class IngestError(Exception):

@@ -30,6 +30,7 @@ from ingest.binance import (
 )
 from ingest.errors import RestError
 from ingest.feedstate import now_ms
+from ingest.ratelog import RateLimitedLog
 from ingest.rest import RestClient
 from ingest.settings import FeedSettings, HistorySettings
 from ingest.storage import (
@@ -77,6 +78,7 @@ class HistoryLoader(Worker):
         ]
         self._wanted = wanted
         self._started_s = now_ms() // 1000
+        self._error_log = RateLimitedLog(log)
 
     def _run(self) -> None:
         failures = 0
@@ -93,7 +95,7 @@ class HistoryLoader(Worker):
                 self._stopping.wait(wait)
                 continue
             except Exception:  # a database hiccup must not end history for the process's life
-                log.exception("history pass failed; retrying")
+                self._error_log.exception("history pass failed; retrying")
             self._stopping.wait(POLL_S)
 
     def _pass(self) -> None:

@@ -13,7 +13,11 @@ trade, then releases the lock, so a clean stop loses nothing and takes well unde
 It checks every two seconds that it still holds the lock; if the lock's PostgreSQL session has
 ended, another ingestor may already write, so it stops at once without flushing the buffer
 (those trades become a gap for whoever holds the lock) and exits with status 1, which the
-supervisor answers with a restart that waits for or retakes the lock.
+supervisor answers with a restart that waits for or retakes the lock. On SQLite it also checks
+then that the database path still names the file it opened (``FileWatch``): a file removed or
+replaced while running stops it the same way, with one ERROR line naming the path and what
+happened, and exit status 3, which the supervisor does not restart (a restart would start over
+on an empty file while the data went with the old one).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from ingest.retention import Pruner
 from ingest.screener_worker import ScreenerWorker
 from ingest.settings import Settings
 from ingest.source import BinanceSource
-from ingest.storage import claim_feed_kind
+from ingest.storage import DatabaseLostError, FileWatch, claim_feed_kind
 from ingest.storage.records import Trade
 from ingest.venues import Venue, venues
 from ingest.writer import Writer
@@ -95,7 +99,8 @@ class Ingestor:
         self.venues = venues(settings)
 
     def run(self, stop: threading.Event, standby: bool = False) -> None:
-        """Ingest until ``stop`` is set; raises ``LockHeldError`` if another one runs.
+        """Ingest until ``stop`` is set; raises ``LockHeldError`` if another one runs, and
+        ``LockLostError`` or ``DatabaseLostError`` when the lock or the database file is lost.
 
         A database whose keys hold trades of another market or stream kind is refused first
         (``StorageError``), before anything is written.
@@ -106,6 +111,7 @@ class Ingestor:
                 claim_feed_kind(
                     conn, feed.market, feed.stream, now_ms=now_ms(), prefix=venue.prefix
                 )
+        watch = FileWatch.of(self.engine)
         if standby:
             log.info("standby: waiting for %s", self.lock.describe())
         self.lock.acquire(wait=standby, stop=stop)
@@ -116,7 +122,7 @@ class Ingestor:
             self.source,
         )
         try:
-            self._run_locked(stop)
+            self._run_locked(stop, watch)
         finally:
             self.lock.release()
 
@@ -139,7 +145,7 @@ class Ingestor:
         history = HistoryLoader(self.engine, feed, settings.history, venue.exchange, rest=rest)
         return _Market(rest, history, tuple(links))
 
-    def _run_locked(self, stop: threading.Event) -> None:
+    def _run_locked(self, stop: threading.Event, watch: FileWatch | None) -> None:
         settings = self.settings
         buffer: deque[Trade] = deque()
         states = [
@@ -172,9 +178,9 @@ class Ingestor:
             link.reader.start()
         for market in markets:
             market.history.start()
-        lock_lost = self._wait_for_stop(stop, markets)
-        if lock_lost:  # another ingestor may write now: hand it the buffered trades, not bars
-            log.error("lost %s; stopping without writing the buffer", self.lock.describe())
+        halt = self._wait_for_stop(stop, markets, watch)
+        if halt is not None:  # another ingestor may write now, or nothing keeps what is written
+            log.error("%s; stopping without writing the buffer", halt)
             buffer.clear()
         else:
             log.info("stopping: closing the feed and draining %d buffered trades", len(buffer))
@@ -196,16 +202,24 @@ class Ingestor:
             screener.stop(budget.left())
         pruner.stop(budget.left())
         log.info("stopped after writing %d trades", writer.written)
-        if lock_lost:
-            raise LockLostError(f"lost {self.lock.describe()} while running")
+        if halt is not None:
+            raise halt
 
-    def _wait_for_stop(self, stop: threading.Event, markets: list[_Market]) -> bool:
-        """Block until ``stop``, publishing what holds REST back; True when the lock was lost."""
+    def _wait_for_stop(
+        self, stop: threading.Event, markets: list[_Market], watch: FileWatch | None
+    ) -> LockLostError | DatabaseLostError | None:
+        """Block until ``stop``, publishing what holds REST back; the error that ends the run
+        when the lock was lost or the database file is gone (None after a requested stop)."""
         while not stop.wait(LOCK_CHECK_S):
             for market in markets:
                 note = market.rest.condition()
                 for link in market.links:
                     link.state.rest_note = note
             if not self.lock.still_held():
-                return True
-        return False
+                return LockLostError(f"lost {self.lock.describe()} while running")
+            if watch is not None:
+                try:
+                    watch.check()
+                except DatabaseLostError as exc:
+                    return exc
+        return None

@@ -2,10 +2,12 @@
 
 ``Supervisor`` starts one child command and watches it from a thread. An unexpected exit (a
 crash, ``kill -9``, out of memory) restarts it after a jittered, growing delay, so a crash loop
-cannot spin; the delay starts over once a child has lived a minute. Exit status 0 (a clean stop)
-and 2 (bad configuration, or another ingestor already holds the database lock) are final: a
-restart could not help and must not fight the active ingestor. ``stop`` ends it with SIGTERM,
-which lets the ingestor drain its buffer, and kills it only if it overstays.
+cannot spin; the delay starts over once a child has lived a minute. Exit status 0 (a clean stop),
+2 (bad configuration, or another ingestor already holds the database lock) and 3 (its SQLite
+file was removed or replaced while running, ``DATABASE_LOST_EXIT``) are final: a restart could
+not help, must not fight the active ingestor, and must not start over on an empty file; the
+line logged for 3 says so. ``stop`` ends it with SIGTERM, which lets the ingestor drain its
+buffer, and kills it only if it overstays.
 
 gunicorn runs it as its own process (``python -m ingest.supervisor --name ingestor -- python -m
 ingest run``) rather than as a thread of the master: the master reaps every child it has with
@@ -23,8 +25,15 @@ import time
 from collections.abc import Callable, Sequence
 
 from ingest.backoff import Backoff
+from ingest.errors import DATABASE_LOST_EXIT
 
-FINAL_EXIT_CODES = frozenset({0, 2})
+FINAL_EXITS = {
+    0: "",
+    2: "",
+    DATABASE_LOST_EXIT: " (its database file was removed or replaced while running: restore it "
+    "or start over, then restart pairwatch)",
+}
+"""Exit statuses that are never restarted, each with what the log line adds about it."""
 HEALTHY_AFTER_S = 60.0
 
 
@@ -67,8 +76,9 @@ class Supervisor:
             code = process.wait()
             if self._stopping.is_set():
                 return
-            if code in FINAL_EXIT_CODES:
-                self._log(f"{self._name} exited with status {code}; not restarting")
+            why = FINAL_EXITS.get(code)
+            if why is not None:
+                self._log(f"{self._name} exited with status {code}{why}; not restarting")
                 return
             if time.monotonic() - self._started > HEALTHY_AFTER_S:
                 self._backoff.reset()

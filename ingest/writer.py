@@ -5,10 +5,11 @@
 executemany of the trades, the 1-second bars (merged incrementally for fresh ids, rebuilt from
 the table for late ones), newly detected gaps, and the ``feed_status`` heartbeat (each fact of
 the ``FeedState`` in its own column, the ``reason`` for display only). A failed commit puts
-the batch back and rewinds the gap tracker, so the retry records the same gaps. Backfill
-results arrive on a second queue and go through the same transaction path, so SQLite only ever
-sees one writer. Subscribers registered with ``on_commit`` are told the newest bar second after
-each commit (the alert worker listens).
+the batch back and rewinds the gap tracker, so the retry records the same gaps; a commit that
+keeps failing is logged once a minute with a count (``ingest.ratelog``), not on every retry.
+Backfill results arrive on a second queue and go through the same transaction path, so SQLite
+only ever sees one writer. Subscribers registered with ``on_commit`` are told the newest bar
+second after each commit (the alert worker listens).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine
 
 from ingest.feedstate import FeedState, now_ms
 from ingest.gaps import GapTracker
+from ingest.ratelog import RateLimitedLog
 from ingest.settings import IngestSettings
 from ingest.storage import (
     aggregate_trades,
@@ -80,6 +82,7 @@ class Writer(Worker):
         self._rates: dict[str, float] = {}
         self._last_status_ms = 0
         self._last_flush = time.monotonic()
+        self._error_log = RateLimitedLog(log)
         self.written = 0
         with engine.connect() as conn:
             symbols = tuple(symbol for state in states for symbol in state.symbols)
@@ -115,7 +118,7 @@ class Writer(Worker):
         try:
             newest = self._commit(batch, backfill)
         except Exception:
-            log.exception("write of %d trades failed; retrying them", len(batch))
+            self._error_log.exception("write of %d trades failed; retrying them", len(batch))
             self.tracker.last = marks  # the retry must see the same gaps again
             self._buffer.extendleft(reversed(batch))
             for item in backfill:

@@ -18,7 +18,12 @@ from ingest.storage.bars import (
 )
 from ingest.storage.completeness import Completeness, completeness, completeness_of
 from ingest.storage.engine import make_engine
-from ingest.storage.errors import NotInitialisedError, SchemaVersionError, StorageError
+from ingest.storage.errors import (
+    DatabaseLostError,
+    NotInitialisedError,
+    SchemaVersionError,
+    StorageError,
+)
 from ingest.storage.history import (
     KLINE_INTERVALS,
     HistoryRow,
@@ -31,6 +36,7 @@ from ingest.storage.history import (
     read_history,
     save_history,
 )
+from ingest.storage.identity import FileWatch
 from ingest.storage.kind import claim_feed_kind
 from ingest.storage.migrations import check_schema
 from ingest.storage.notifications import (
@@ -42,6 +48,7 @@ from ingest.storage.notifications import (
     notification_summary,
     record_attempt,
 )
+from ingest.storage.probe import probe_schema
 from ingest.storage.records import (
     REJECT_KINDS,
     Gap,
@@ -77,7 +84,9 @@ __all__ = [
     "REJECT_KINDS",
     "SCREEN_FIELDS",
     "Completeness",
+    "DatabaseLostError",
     "DueNotification",
+    "FileWatch",
     "Gap",
     "GapState",
     "HistoryRow",
@@ -117,6 +126,7 @@ __all__ = [
     "note_imported_klines",
     "notification_summary",
     "open_gap",
+    "probe_schema",
     "read_alerts",
     "read_bars",
     "read_gaps",

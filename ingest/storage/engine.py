@@ -33,15 +33,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def sqlite_path(database: str | None) -> Path | None:
+    """The file of SQLite database name ``database`` (None: in memory or a ``file:`` URI)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def _prepare_sqlite_path(database: str | None) -> None:
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(database)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_file_exists(database: str | None) -> bool:
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return True
-    return Path(database).expanduser().is_file()
+    path = sqlite_path(database)
+    return path is None or path.is_file()
 
 
 def make_engine(url: str, *, create: bool = True) -> Engine:

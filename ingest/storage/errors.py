@@ -1,7 +1,8 @@
 """Errors raised by the storage layer.
 
-The tree is ``StorageError`` → ``SchemaVersionError`` and ``NotInitialisedError``; callers
-catch ``StorageError`` to report a database problem to the user without a traceback.
+The tree is ``StorageError`` → ``SchemaVersionError``, ``NotInitialisedError`` and
+``DatabaseLostError``; callers catch ``StorageError`` to report a database problem to the user
+without a traceback.
 """
 
 
@@ -15,3 +16,7 @@ class SchemaVersionError(StorageError):
 
 class NotInitialisedError(StorageError):
     """A reader opened a database whose schema the ingestor has not created (or migrated) yet."""
+
+
+class DatabaseLostError(StorageError):
+    """The SQLite file a process opened was removed or replaced while it ran (see ``identity``)."""

@@ -1,4 +1,5 @@
-"""Supervisor: restarts a crashed child, never one that refused (status 0 or 2), stops cleanly."""
+"""Supervisor: restarts a crashed child, never one that refused (status 0 or 2) or lost its
+database file (3), stops cleanly."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 
 import pytest
 
+from ingest.errors import DATABASE_LOST_EXIT
 from ingest.supervisor import Supervisor
 from tests.conftest import wait_until
 
@@ -32,11 +34,11 @@ def child(code: int) -> list[str]:
 
 def test_crashing_child_is_restarted_with_backoff() -> None:
     log = Log()
-    supervisor = Supervisor(child(3), log, "crasher")
+    supervisor = Supervisor(child(1), log, "crasher")
     supervisor.start()
     wait_until(lambda: log.count("started crasher") >= 3, 15, "two restarts")
     supervisor.stop()
-    assert log.count("died (status 3); restarting in") >= 2
+    assert log.count("died (status 1); restarting in") >= 2
 
 
 @pytest.mark.parametrize("code", [0, 2])
@@ -48,6 +50,16 @@ def test_refusing_child_is_not_restarted(code: int) -> None:
     supervisor.stop()
     assert log.count("started refuser") == 1
     assert f"exited with status {code}" in log.lines[-1]
+
+
+def test_child_that_lost_its_database_is_not_restarted_and_the_log_says_why() -> None:
+    log = Log()
+    supervisor = Supervisor(child(DATABASE_LOST_EXIT), log, "ingestor")
+    supervisor.start()
+    wait_until(lambda: log.count("not restarting") == 1, 10, "the final exit")
+    supervisor.stop()
+    assert log.count("started ingestor") == 1
+    assert "exited with status 3 (its database file was removed or replaced" in log.lines[-1]
 
 
 def test_stop_terminates_a_running_child() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from typing import Any
 
@@ -141,6 +142,18 @@ def test_a_failed_commit_is_retried_and_records_the_same_gap(sqlite_url: str) ->
     assert proxy.failed == 1 and not buffer
     assert stored_ids(proxy.as_engine()) == (3, 1, 5)
     assert gaps(proxy.as_engine())[["from_id", "to_id"]].values.tolist() == [[3, 4]]
+
+
+def test_a_commit_that_keeps_failing_is_logged_once(sqlite_url: str, caplog) -> None:
+    proxy = ProxyEngine(make_engine(sqlite_url))
+    proxy.fail_begins = 3
+    writer, _ = writer_for(proxy.as_engine(), [btc(1, 100)])
+    with caplog.at_level(logging.ERROR, logger="ingest.writer"), running(writer):
+        wait_until(lambda: writer.written == 1, 5.0, "the batch after three failures")
+    assert proxy.failed == 3
+    assert [r.getMessage() for r in caplog.records if r.name == "ingest.writer"] == [
+        "write of 1 trades failed; retrying them"
+    ]
 
 
 def test_stop_drains_the_buffer_in_batches(sqlite_url: str) -> None:
