@@ -111,12 +111,13 @@ def _bad_query(exc: QueryError) -> tuple[Response, int]:
     return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
 
 
-@api.route("/api/v1/", defaults={"unknown": ""}, methods=ANY_METHOD)
-@api.route("/api/v1/<path:unknown>", methods=ANY_METHOD)
+@api.route("/api/", defaults={"unknown": ""}, methods=ANY_METHOD)
+@api.route("/api/<path:unknown>", methods=ANY_METHOD)
 def _unknown_endpoint(unknown: str) -> tuple[Response, int]:
     """Unknown API paths answer a JSON 404 instead of the dashboard's HTML."""
     known = "pairs, bars, analytics, alerts, rules, backtest, status, screener"
-    body = {"error": f"no endpoint /api/v1/{unknown[:80]}; known: {known}", "parameter": None}
+    where = request.path[:90]
+    body = {"error": f"no endpoint {where}; known under /api/v1/: {known}", "parameter": None}
     return jsonify(body), 404
 
 

@@ -9,10 +9,9 @@ relationship rule, the Engle-Granger p of the window ending at that bar
 (``ingest.tracked_rules``: the z or the relationship state machine). Bars where a leg is stale
 are absent after alignment and bars inside an open gap are blocked, so neither can fire. Alerts
 are stored in ``alerts`` (unique per pair, rule and bar time, so a restart cannot duplicate
-them) and optionally POSTed by ``ingest.webhook`` from a thread that never delays ingestion.
-With an ``outbox`` (``ingest.notify.Notifier``), the same transaction queues each new alert
-for every apprise target, and its senders are woken after the commit (they deliver on their
-own threads).
+them). With an ``outbox`` (``ingest.notify.Notifier``), the same transaction queues each new
+alert for every target (the apprise URLs and the webhook), and its senders are woken after the
+commit; they deliver on their own threads, so nothing here ever waits on a delivery.
 
 Each rule's state (armed, last direction, z and time of the last evaluated bar, last alert) is
 written to ``rule_states`` in the same transaction as the alerts of that pass, once per rule
@@ -26,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 import numpy as np
@@ -57,7 +55,6 @@ from ingest.storage import (
     upsert_rule_states,
 )
 from ingest.tracked_rules import PassValues, TrackedRelationship, TrackedRule, TrackedZ
-from ingest.webhook import WebhookSender
 from ingest.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -77,8 +74,6 @@ class AlertWorker(Worker):
         self._error_log = RateLimitedLog(log)
         self.fired = 0
         self._rules = [self._track(rule) for rule in settings.alerts.rules]
-        url = settings.alerts.webhook_url
-        self._sender = WebhookSender(url, settings.alerts.webhook_timeout_s) if url else None
 
     def _track(self, config: AlertRuleSettings) -> TrackedRule:
         pair = self._settings.pair(config.pair)
@@ -108,16 +103,6 @@ class AlertWorker(Worker):
         with self._engine.begin() as conn:
             upsert_rule_states(conn, [tracked.state_row() for tracked in self._rules])
         super().start()
-        if self._sender is not None:
-            self._sender.start()
-
-    def stop(self, timeout: float = 3.0) -> bool:
-        """Stop evaluating and sending within ``timeout`` (pending webhooks are abandoned)."""
-        deadline = time.monotonic() + timeout
-        ended = super().stop(timeout)
-        if self._sender is not None:
-            ended = self._sender.stop(max(0.05, deadline - time.monotonic())) and ended
-        return ended
 
     def notify(self, newest_second: int) -> None:
         """Called by the writer after a commit; cheap and non-blocking."""
@@ -200,5 +185,3 @@ class AlertWorker(Worker):
         self.fired += len(rows)
         for row in rows:
             log.info("ALERT %s %s %s z=%.2f", row["pair"], row["rule"], row["direction"], row["z"])
-            if self._sender is not None:
-                self._sender.post(row)

@@ -1,9 +1,11 @@
-"""Notifications through apprise: each fired alert delivered once to every ``alerts.notify`` URL.
+"""Notifications: each fired alert delivered once to every ``alerts.notify`` URL and the webhook.
 
 ``build_targets`` turns the configured URLs (``${NAME}`` replaced from the environment) into one
-``Target`` each: an ``apprise.Apprise`` holding only that service, a stable key and a label
-that keeps only the scheme and host of apprise's privacy URL, so neither the database nor the
-status API ever holds a token. ``Notifier`` runs one ``TargetSender`` thread per target. The
+``Target`` each: an ``AppriseTarget`` (an ``apprise.Apprise`` holding only that service) per
+``alerts.notify`` URL and a ``WebhookTarget`` for ``alerts.webhook_url`` (the alert row as JSON,
+``ingest.http_post``: an overall deadline, redirects never followed), each with a stable key and
+a label that keeps only the scheme and host, so neither the database nor the status API ever
+holds a token. ``Notifier`` runs one ``TargetSender`` thread per target. The
 alert worker queues deliveries with ``Notifier.enqueue`` in the transaction that stores the
 alerts (the ``notifications`` outbox, so a restart neither loses nor repeats one) and wakes the
 senders after its commit. A sender delivers its due rows one at a time with a per-delivery
@@ -22,13 +24,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import apprise
 from sqlalchemy import Connection, Engine
 
 from ingest.feedstate import now_ms
+from ingest.http_post import DeliveryError, post_json
 from ingest.settings import ENV_REFERENCE, ConfigError, Settings, expand_env
 from ingest.storage import (
     DueNotification,
@@ -60,25 +63,44 @@ class DeliveryPolicy:
         return float(min(self.backoff_cap_s, self.backoff_base_s * 2 ** (attempts - 1)))
 
 
+class Target(Protocol):
+    """A place alerts are delivered to."""
+
+    @property
+    def key(self) -> str:
+        """Stable id of the target in the outbox (a hash; never a secret)."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """``scheme://host[:port]``: what the status API shows."""
+        ...
+
+    def send(self, alert: DueNotification, timeout_s: float) -> str:
+        """Deliver one alert: '' on success, else why not (one line, no secrets)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
-class Target:
-    """One configured notification URL, ready to send."""
+class AppriseTarget:
+    """One configured apprise URL, ready to send."""
 
     key: str
-    """Stable id of the target in the outbox: a hash of apprise's privacy URL."""
+    """A hash of apprise's privacy URL."""
     label: str
-    """``scheme://host[:port]`` of the privacy URL: what the status API shows."""
+    """``scheme://host[:port]`` of the privacy URL."""
     service: apprise.Apprise
     secrets: tuple[str, ...]
     """Values taken from the environment, masked in any error text."""
 
-    def send(self, title: str, body: str, timeout_s: float) -> str:
+    def send(self, alert: DueNotification, timeout_s: float) -> str:
         """Deliver one message: '' when apprise reports success, else why not.
 
         ``Apprise.notify`` (apprise 2.2.0 docstring) returns an ``AppriseResult`` that is truthy
         only on success, limits the whole call to ``timeout`` seconds, and whose ``logs()`` are
         the captured WARNING-and-above entries of the call in time order.
         """
+        title, body = message(alert)
         with self.service.notify(body=body, title=title, timeout=timeout_s) as result:
             if result:
                 return ""
@@ -89,9 +111,45 @@ class Target:
         return text
 
 
-def build_targets(urls: Sequence[str], environ: Mapping[str, str]) -> tuple[Target, ...]:
-    """One ``Target`` per URL; a URL apprise cannot use, or a second URL for the same target,
-    is a ``ConfigError`` that names its place in ``alerts.notify`` but not its tokens."""
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """``alerts.webhook_url``: the alert row POSTed as JSON, as the webhook always received it."""
+
+    key: str
+    label: str
+    url: str
+
+    @classmethod
+    def of(cls, url: str) -> WebhookTarget:
+        parts = urlsplit(url)
+        label = f"webhook {parts.scheme}://{parts.netloc}"
+        return cls(hashlib.sha256(f"webhook {url}".encode()).hexdigest()[:16], label, url)
+
+    def send(self, alert: DueNotification, timeout_s: float) -> str:
+        payload = {
+            "pair": alert.pair,
+            "rule": alert.rule,
+            "direction": alert.direction,
+            "z": alert.z,
+            "spread": alert.spread,
+            "beta": alert.beta,
+            "eg_p": alert.eg_p,
+            "ts_ms": alert.ts_ms,
+            "state": "fired",
+        }
+        try:
+            status = post_json(self.url, payload, timeout_s)
+        except DeliveryError as exc:
+            return str(exc)
+        return "" if status < 300 else f"HTTP {status}"
+
+
+def build_targets(
+    urls: Sequence[str], environ: Mapping[str, str], webhook_url: str | None = None
+) -> tuple[Target, ...]:
+    """One ``Target`` per URL (and the webhook last); a URL apprise cannot use, or a second URL
+    for the same target, is a ``ConfigError`` that names its place in ``alerts.notify`` but not
+    its tokens."""
     targets: dict[str, Target] = {}
     for index, template in enumerate(urls):
         where = f"alerts.notify[{index}]"
@@ -114,7 +172,10 @@ def build_targets(urls: Sequence[str], environ: Mapping[str, str]) -> tuple[Targ
         box = apprise.Apprise()
         box.add(service)  # add() keeps a service object as it is (apprise 2.2.0 docstring)
         secrets = tuple(environ[name] for name in ENV_REFERENCE.findall(template))
-        targets[key] = Target(key, label, box, secrets)
+        targets[key] = AppriseTarget(key, label, box, secrets)
+    if webhook_url:
+        hook = WebhookTarget.of(webhook_url)
+        targets[hook.key] = hook
     return tuple(targets.values())
 
 
@@ -139,9 +200,12 @@ def _number(value: float | None) -> str:
 class TargetSender(Worker):
     """Delivers the due outbox rows of one target until stopped."""
 
-    def __init__(self, engine: Engine, target: Target, policy: DeliveryPolicy) -> None:
+    def __init__(
+        self, engine: Engine, target: Target, policy: DeliveryPolicy, timeout_s: float
+    ) -> None:
         super().__init__(f"notify-{target.key[:8]}")
         self._engine, self._target, self._policy = engine, target, policy
+        self._timeout_s = timeout_s
         self._queued = threading.Event()
 
     def wake(self) -> None:
@@ -166,12 +230,11 @@ class TargetSender(Worker):
             self._queued.wait(self._policy.poll_s)
 
     def _deliver(self, row: DueNotification) -> None:
-        title, body = message(row)
         try:
-            error = self._target.send(title, body, self._policy.timeout_s)
+            error = self._target.send(row, self._timeout_s)
         except Exception as exc:  # a plugin fault is this delivery's error, not the thread's end
-            log.exception("apprise raised delivering to %s", self._target.label)
-            error = f"apprise raised {type(exc).__name__}"
+            log.exception("delivering to %s raised", self._target.label)
+            error = f"delivery raised {type(exc).__name__}"
         attempts, now = row.attempts + 1, now_ms()
         state, next_ms = NotifyState.SENT, now
         if error:
@@ -199,6 +262,11 @@ class TargetSender(Worker):
             )
 
 
+def _timeout(target: Target, policy: DeliveryPolicy, webhook_timeout_s: float) -> float:
+    """The webhook keeps its own ``alerts.webhook_timeout_s``; apprise targets the policy's."""
+    return webhook_timeout_s if isinstance(target, WebhookTarget) else policy.timeout_s
+
+
 class Notifier:
     """The outbox and one sender per ``alerts.notify`` target."""
 
@@ -211,11 +279,14 @@ class Notifier:
         policy: DeliveryPolicy | None = None,
     ) -> None:
         self._engine = engine
-        self.targets = build_targets(
-            settings.alerts.notify, os.environ if environ is None else environ
-        )
-        policy = policy or DeliveryPolicy(timeout_s=settings.alerts.notify_timeout_s)
-        self._senders = [TargetSender(engine, target, policy) for target in self.targets]
+        alerts = settings.alerts
+        env = os.environ if environ is None else environ
+        self.targets = build_targets(alerts.notify, env, alerts.webhook_url)
+        policy = policy or DeliveryPolicy(timeout_s=alerts.notify_timeout_s)
+        self._senders = [
+            TargetSender(engine, target, policy, _timeout(target, policy, alerts.webhook_timeout_s))
+            for target in self.targets
+        ]
 
     def start(self) -> None:
         """Give up the pending rows of targets no longer configured, then start sending."""

@@ -158,7 +158,8 @@ class Ingestor:
             self._market(venue, venue_states, buffer, writer)
             for venue, venue_states in zip(self.venues, states, strict=True)
         ]
-        outbox = Notifier(self.engine, settings) if settings.alerts.notify else None
+        notifying = settings.alerts.notify or settings.alerts.webhook_url
+        outbox = Notifier(self.engine, settings) if notifying else None
         alerts = AlertWorker(self.engine, settings, outbox)
         screener = ScreenerWorker(self.engine, settings) if settings.screener.enabled else None
         pruner = Pruner(self.engine, settings.symbols, settings.storage.retention_days)

@@ -332,8 +332,21 @@ class AlertSettings(_Section):
     @field_validator("webhook_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in {"http", "https"}:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials (user:password@); use a token path")
+        if CONTROL_CHARACTERS.search(value):
+            raise ValueError("must not contain control characters")
+        try:
+            link_local = ipaddress.ip_address(parts.hostname).is_link_local
+        except ValueError:
+            link_local = False
+        if link_local:  # 169.254.169.254 is the cloud metadata service
+            raise ValueError("must not point at a link-local address such as 169.254.169.254")
         return value
 
 

@@ -19,8 +19,9 @@ from tests.conftest import wait_until
 from tests.ingest.fakes import T0, FrameServer, ProxyEngine, Script, trade, trade_frame
 
 WORKERS = frozenset(
-    {"writer", "ws-reader", "ws-watchdog", "backfill", "history", "alerts", "webhook", "retention"}
+    {"writer", "ws-reader", "ws-watchdog", "backfill", "history", "alerts", "screener", "retention"}
 )
+SENDER_PREFIX = "notify-"  # one delivery thread per notification target
 FEED = tuple(
     trade_frame(trade(symbol, trade_id, T0 + trade_id))
     for trade_id in (1, 2)
@@ -41,7 +42,11 @@ def settings_for(server: FrameServer, url: str) -> Settings:
 
 
 def workers() -> set[threading.Thread]:
-    return {thread for thread in threading.enumerate() if thread.name in WORKERS}
+    return {
+        thread
+        for thread in threading.enumerate()
+        if thread.name in WORKERS or thread.name.startswith(SENDER_PREFIX)
+    }
 
 
 def reasons(engine: Engine) -> set[str]:
