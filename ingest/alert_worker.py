@@ -24,7 +24,6 @@ relationship stays broken until it is restored.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import numpy as np
@@ -55,22 +54,22 @@ from ingest.storage import (
     upsert_rule_states,
 )
 from ingest.tracked_rules import PassValues, TrackedRelationship, TrackedRule, TrackedZ
-from ingest.worker import Worker
+from ingest.worker import CommitListener
 
 log = logging.getLogger(__name__)
 MAX_CATCH_UP_BARS = 3600
 
 
-class AlertWorker(Worker):
-    """Evaluates ``settings.alerts.rules`` on fresh bars until stopped."""
+class AlertWorker(CommitListener):
+    """Evaluates ``settings.alerts.rules`` on fresh bars until stopped (at most once a second)."""
+
+    spacing_s = 1.0
 
     def __init__(self, engine: Engine, settings: Settings, outbox: Notifier | None = None) -> None:
         super().__init__("alerts")
         self._engine = engine
         self._outbox = outbox
         self._settings = settings
-        self._newest = 0
-        self._bar_closed = threading.Event()
         self._error_log = RateLimitedLog(log)
         self.fired = 0
         self._rules = [self._track(rule) for rule in settings.alerts.rules]
@@ -104,22 +103,8 @@ class AlertWorker(Worker):
             upsert_rule_states(conn, [tracked.state_row() for tracked in self._rules])
         super().start()
 
-    def notify(self, newest_second: int) -> None:
-        """Called by the writer after a commit; cheap and non-blocking."""
-        self._newest = max(self._newest, newest_second)
-        self._bar_closed.set()
-
-    def _wake(self) -> None:
-        self._bar_closed.set()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._bar_closed.wait(1.0)
-            self._bar_closed.clear()
-            if self._stopping.is_set() or not self._newest:
-                continue
-            self.evaluate(self._newest)
-            self._stopping.wait(1.0)
+    def _pass(self, newest_second: int) -> None:
+        self.evaluate(newest_second)
 
     def evaluate(self, newest_second: int) -> None:
         """One pass: every rule over the bars closed since its last pass, up to the bar

@@ -17,7 +17,6 @@ enter the ranking too.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import asdict
 
@@ -30,51 +29,40 @@ from analytics.screener import screen_pairs
 from analytics.vocabulary import BAR_SECONDS, Timeframe
 from ingest.settings import Settings
 from ingest.storage import read_bars, save_screen
-from ingest.worker import Worker
+from ingest.worker import CommitListener
 
 log = logging.getLogger(__name__)
 FULL_READ_EVERY = 60
 _EMPTY = pd.Series(dtype="float64", index=pd.Index([], dtype="int64", name="ts_s"))
 
 
-class ScreenerWorker(Worker):
+class ScreenerWorker(CommitListener):
     """Ranks every pair of the streamed symbols after each closed bar of each timeframe."""
+
+    wait_s = 5.0
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         super().__init__("screener")
         self._engine = engine
         self._settings = settings
-        self._newest = 0
-        self._bar_closed = threading.Event()
         self._done: dict[str, int] = {}
         self._kept: dict[str, dict[str, pd.Series]] = {}
         self._read_to: dict[str, int] = {}
         self._reads: dict[str, int] = {}
         self.passes = 0
 
-    def notify(self, newest_second: int) -> None:
-        """Called by the writer after a commit; cheap and non-blocking."""
-        self._newest = max(self._newest, newest_second)
-        self._bar_closed.set()
-
-    def _wake(self) -> None:
-        self._bar_closed.set()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._bar_closed.wait(5.0)
-            self._bar_closed.clear()
-            for tf in self._settings.screener.timeframes:
-                if self._stopping.is_set():
-                    return
-                bar = BAR_SECONDS[tf]
-                last_closed = self._newest // bar * bar - bar
-                if self._newest and last_closed > self._done.get(tf, -1):
-                    self._done[tf] = last_closed
-                    try:
-                        self.rank(tf, last_closed)
-                    except Exception:
-                        log.exception("screener pass at %s failed", tf)
+    def _pass(self, newest_second: int) -> None:
+        for tf in self._settings.screener.timeframes:
+            if self._stopping.is_set():
+                return
+            bar = BAR_SECONDS[tf]
+            last_closed = newest_second // bar * bar - bar
+            if last_closed > self._done.get(tf, -1):
+                self._done[tf] = last_closed
+                try:
+                    self.rank(tf, last_closed)
+                except Exception:
+                    log.exception("screener pass at %s failed", tf)
 
     def rank(self, tf: Timeframe, last_closed_s: int) -> int:
         """Rank every pair on bars up to ``last_closed_s`` and store it; returns the pairs."""

@@ -65,18 +65,10 @@ def _row(rule: str, pair: str, kind: str, **values: Any) -> dict[str, Any]:
     return {"pair": pair, "rule": rule, "kind": kind, "state": "fired", **values}
 
 
-@dataclass
-class TrackedZ:
-    """A z-score rule: fires UP/DOWN when |z| crosses entry_z, re-arms below exit_z."""
+class _RuleNames:
+    """Name, pair and timeframe of a tracked rule, read from its ``rule``."""
 
-    rule: AlertRule
-    params: PairParams
-    base: str
-    hedge: str
-    state: AlertState = field(default_factory=AlertState)
-    last_eval_s: int | None = None
-    last_z: float | None = None
-    last_bar_s: int | None = None
+    rule: AlertRule | RelationshipRule
 
     @property
     def name(self) -> str:
@@ -89,6 +81,20 @@ class TrackedZ:
     @property
     def tf(self) -> Timeframe:
         return self.rule.tf
+
+
+@dataclass
+class TrackedZ(_RuleNames):
+    """A z-score rule: fires UP/DOWN when |z| crosses entry_z, re-arms below exit_z."""
+
+    rule: AlertRule
+    params: PairParams
+    base: str
+    hedge: str
+    state: AlertState = field(default_factory=AlertState)
+    last_eval_s: int | None = None
+    last_z: float | None = None
+    last_bar_s: int | None = None
 
     def lookback_bars(self) -> int:
         return self.params.window + self.rule.window + 2
@@ -152,7 +158,7 @@ class TrackedZ:
 
 
 @dataclass
-class TrackedRelationship:
+class TrackedRelationship(_RuleNames):
     """A relationship rule: BROKEN / RESTORED on the pair's Engle-Granger p, with persistence."""
 
     rule: RelationshipRule
@@ -164,18 +170,6 @@ class TrackedRelationship:
     last_z: float | None = None
     last_p: float | None = None
     last_bar_s: int | None = None
-
-    @property
-    def name(self) -> str:
-        return self.rule.name
-
-    @property
-    def pair(self) -> str:
-        return self.rule.pair
-
-    @property
-    def tf(self) -> Timeframe:
-        return self.rule.tf
 
     def lookback_bars(self) -> int:
         return max(self.params.window + self.params.z_window, self.rule.window) + 2

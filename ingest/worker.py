@@ -42,3 +42,41 @@ class Worker:
 
     def _run(self) -> None:
         raise NotImplementedError
+
+
+class CommitListener(Worker):
+    """A worker woken by the writer's commits (``notify``), for work done after bar closes.
+
+    ``notify(newest_second)`` is what the writer calls after each commit: it records the newest
+    bar second and wakes the loop, which runs ``_pass(newest)`` at most once per ``spacing_s``
+    and looks again after ``wait_s`` without a wake-up. Subclasses implement ``_pass``.
+    """
+
+    wait_s = 1.0
+    spacing_s = 0.0
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._newest = 0
+        self._committed = threading.Event()
+
+    def notify(self, newest_second: int) -> None:
+        """Called by the writer after a commit; cheap and non-blocking."""
+        self._newest = max(self._newest, newest_second)
+        self._committed.set()
+
+    def _wake(self) -> None:
+        self._committed.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._committed.wait(self.wait_s)
+            self._committed.clear()
+            if self._stopping.is_set() or not self._newest:
+                continue
+            self._pass(self._newest)
+            if self.spacing_s:
+                self._stopping.wait(self.spacing_s)
+
+    def _pass(self, newest_second: int) -> None:
+        raise NotImplementedError
