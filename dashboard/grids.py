@@ -48,9 +48,13 @@ def grid(
     markdown: Sequence[str] = (),
     *,
     selectable: bool = False,
+    row_id: str | None = None,
 ) -> dag.AgGrid:
     """A dark grid; ``numeric`` columns right-aligned and formatted, ``times`` kept readable,
-    ``markdown`` columns rendered as links; ``selectable``: one row can be selected."""
+    ``markdown`` columns rendered as links; ``selectable``: one row can be selected;
+    ``row_id``: AG Grid ``getRowId`` expression, so a refresh updates rows in place (without
+    it every new ``rowData`` rebuilds every row: a click can land on a vanishing link and the
+    selection is dropped)."""
     column_defs = [
         _column(name, name in numeric, name in times, name in markdown) for name in columns
     ]
@@ -70,6 +74,7 @@ def grid(
         },
         dashGridOptions=options,
         style={"height": "45vh"},
+        **({"getRowId": row_id} if row_id else {}),
     )
 
 

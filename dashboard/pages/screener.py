@@ -35,6 +35,10 @@ register_page(__name__, path="/screener", name="Screener", order=6, title="pairw
 
 NUMERIC = ("eg_p", "eg_stat", "beta", "half_life", "hurst", "corr", "z", "bars")
 COLUMNS = ("rank", "pair", *SCREEN_FIELDS)
+ROW_ID = (  # the unordered pair, so a row keeps its id (and selection) when its orientation flips
+    "params.data.base < params.data.hedge ? params.data.base + '/' + params.data.hedge"
+    " : params.data.hedge + '/' + params.data.base"
+)
 
 
 def layout(**_query: str) -> html.Div:
@@ -84,7 +88,14 @@ def layout(**_query: str) -> html.Div:
             ),
             controls,
             html.Div(id=SCREENER.notices),
-            grids.grid(SCREENER.grid, COLUMNS, NUMERIC, markdown=("pair",), selectable=True),
+            grids.grid(
+                SCREENER.grid,
+                COLUMNS,
+                NUMERIC,
+                markdown=("pair",),
+                selectable=True,
+                row_id=ROW_ID,
+            ),
             html.Div(id=SCREENER.watch, className="mt-3"),
             dcc.Download(id=SCREENER.download),
         ]
