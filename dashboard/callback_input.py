@@ -72,10 +72,11 @@ def _rows(value: Any) -> bool:
 
 
 def _ids(value: Any) -> bool:
+    """A pattern-matching id: one entry per matched component, its value that component's id."""
     return value is None or (
-        isinstance(value, list)
+        isinstance(value, dict)
         and len(value) <= MAX_ITEMS
-        and all(isinstance(v, dict) for v in value)
+        and all(isinstance(k, str) and _scalar(v) for k, v in value.items())
     )
 
 

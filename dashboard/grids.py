@@ -19,7 +19,11 @@ DARK_THEME = {
     "function": "themeQuartz.withParams({backgroundColor: '#222222', foregroundColor: '#ffffff',"
     " headerBackgroundColor: '#303030', accentColor: '#00bc8c', browserColorScheme: 'dark'})"
 }
-NUMBER_FORMAT = {"function": "params.value == null ? '' : d3.format(',.4~f')(params.value)"}
+NUMBER_FORMAT = {
+    "function": "params.value == null ? '' : (params.value != 0 && params.value < 1e-4 && "
+    "params.value > -1e-4) ? d3.format('.2~e')(params.value) : d3.format(',.4~f')(params.value)"
+}
+"""Four decimals; magnitudes below 1e-4 (a tiny p-value) in scientific notation, never as 0."""
 
 
 TIME_MIN_WIDTH = 205  # px: "2024-06-01 21:00:03 IST" (or an epoch in ms) without an ellipsis

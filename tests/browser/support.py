@@ -106,9 +106,13 @@ def wait_for_data(page: Page, graph_id: str, timeout_ms: int = 20_000) -> None:
 
 
 def wait_for_figure(page: Page, graph_id: str, predicate: str, timeout_ms: int = 20_000) -> None:
-    """Wait until ``predicate`` (a JS expression over ``fig``, as :func:`figure` returns it)."""
+    """Wait until ``predicate`` (a JS expression over ``fig``, as :func:`figure` returns it).
+
+    The expression is written into the polled function's source, not compiled in the page with
+    ``new Function``: the dashboard's CSP forbids ``unsafe-eval``, in tests as in production.
+    """
     page.wait_for_function(
-        """([id, body]) => {
+        """(id) => {
             const el = document.querySelector(`#${id} .js-plotly-plot`);
             if (!el || !el._fullData) { return false; }
             const list = (v) => (v && v.length !== undefined) ? Array.from(v) : [];
@@ -117,9 +121,9 @@ def wait_for_figure(page: Page, graph_id: str, predicate: str, timeout_ms: int =
                 shapes: (el.layout.shapes || []).map(s => s.y0),
                 xtitle: (el._fullLayout.xaxis.title || {}).text || '',
             };
-            return !!(new Function('fig', `return (${body});`))(fig);
-        }""",
-        arg=[graph_id, predicate],
+            return !!(PREDICATE);
+        }""".replace("PREDICATE", predicate),
+        arg=graph_id,
         timeout=timeout_ms,
     )
 

@@ -22,7 +22,9 @@ from playwright.sync_api import expect  # noqa: E402
 from tests.browser.support import wait_for_data  # noqa: E402
 
 pytestmark = pytest.mark.browser
-ALERT_HEADER = ["time", "pair", "rule", "direction", "z", "spread", "beta", "state", "ts_ms"]
+ALERT_HEADER = [
+    "time", "pair", "rule", "kind", "direction", "z", "eg_p", "spread", "beta", "state", "ts_ms",
+]  # fmt: skip
 TRADE_HEADER = ["entry", "exit", "side", "entry_z", "exit_z", "beta", "pnl", "fees", "reason"]
 
 

@@ -112,3 +112,20 @@ def test_a_missing_database_leaves_every_callback_as_it_is(
         for dep in _server_callbacks(client):
             answer = client.post("/_dash-update-component", json=_payload(dep, None, -1))
             assert answer.status_code in (200, 204), (dep["output"], answer.status_code)
+
+
+def test_the_nav_links_pattern_matching_state_passes_the_check(client: FlaskClient) -> None:
+    """What a real browser sends for ``State({"type": "pw-nav-link", "path": ALL}, "id")``."""
+    deps = client.get("/_dash-dependencies").get_json()
+    nav = next(d for d in deps if "pw-nav-link" in d["output"])
+    links = [{"path": "/", "type": "pw-nav-link"}, {"path": "/alerts", "type": "pw-nav-link"}]
+    body = {
+        "output": nav["output"],
+        "outputs": [{"id": link, "property": "href"} for link in links],
+        "inputs": [{"id": "pw-url", "property": "search", "value": "?pair=BTC-ETH"}],
+        "state": [[{"id": link, "property": "id", "value": link} for link in links]],
+        "changedPropIds": ["pw-url.search"],
+    }
+    answer = client.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert "?pair=BTC-ETH" in answer.get_data(as_text=True)
