@@ -16,6 +16,7 @@ import os
 import sys
 from typing import Any
 
+from dashboard.limiter import WORKER_THREADS
 from ingest.children import Children
 from ingest.settings import ConfigError, load_settings
 
@@ -35,7 +36,7 @@ bind = (
 )
 workers = _settings.dashboard.workers
 worker_class = "gthread"
-threads = 4
+threads = WORKER_THREADS  # dashboard.limiter: one runs heavy work, the others stay light
 timeout = 30
 graceful_timeout = 5
 accesslog = None

@@ -3,8 +3,10 @@
 Owns the HTTP contract of DESIGN.md: ``pairs``, ``bars``, ``analytics``, ``alerts``,
 ``backtest`` and ``status`` (JSON, ``?format=csv`` for tables, CSV injection-guarded) and
 ``/healthz``. Every parameter is parsed strictly with :mod:`dashboard.params`; any invalid,
-unknown or repeated parameter is an HTTP 400 ``{"error", "parameter"}``, never a 500. Data
-comes from :mod:`dashboard.services` only.
+unknown or repeated parameter is an HTTP 400 ``{"error", "parameter"}``, never a 500; so is a
+query over a work cap of :mod:`dashboard.budget`, and heavy work finding every heavy slot of the
+worker taken is a 429 with ``Retry-After`` (:mod:`dashboard.limiter`). Data comes from
+:mod:`dashboard.services` only.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from analytics.backtest import TRADE_COLUMNS
 from analytics.pipeline import PairSnapshot
 from analytics.screener import MIN_SCREEN_BARS
-from analytics.vocabulary import DIRECTIONS, RELATIONSHIP_EVENTS, TIMEFRAMES
+from analytics.vocabulary import BAR_SECONDS, DIRECTIONS, RELATIONSHIP_EVENTS, TIMEFRAMES
+from dashboard import budget
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
 from dashboard.data import alert_log, feed, pairs, screen, windows
-from dashboard.errors import QueryError
+from dashboard.errors import BusyError, QueryError
 from dashboard.params import (
-    MAX_SPAN_S,
     View,
     parse_choice,
     parse_int,
@@ -111,6 +113,21 @@ def _bad_query(exc: QueryError) -> tuple[Response, int]:
     return jsonify({"error": exc.message, "parameter": exc.parameter}), 400
 
 
+@api.errorhandler(BusyError)
+def _busy(exc: BusyError) -> tuple[Response, int]:
+    """Every heavy slot is taken: 429 at once (``dashboard.limiter`` adds ``Retry-After``)."""
+    return jsonify({"error": str(exc), "parameter": None}), 429
+
+
+def _within_budget(view: View, series: str | None) -> None:
+    """400 when ``view`` is over a work cap (``series`` names the parameter that asks for a
+    per-bar answer, if any), then a heavy slot for the rest of the request when it is heavy."""
+    budget.check_robust(view)
+    if series is not None:
+        budget.check_series(series, view.span_s, view.bar_seconds)
+    services().limiter.admit(budget.pair_work(view, points=series is not None).heavy)
+
+
 @api.route("/api/", defaults={"unknown": ""}, methods=ANY_METHOD)
 @api.route("/api/<path:unknown>", methods=ANY_METHOD)
 def _unknown_endpoint(unknown: str) -> tuple[Response, int]:
@@ -158,12 +175,13 @@ def bars() -> Response:
     if start is not None and end is not None:
         if start > end:
             raise QueryError("start", "start must not be after end")
-        if end - start > MAX_SPAN_S:
-            raise QueryError("end", f"range longer than {MAX_SPAN_S} s; ask in smaller pieces")
+        budget.check_series("end", end - start, BAR_SECONDS[tf])
     if start is not None and end is None:
-        end = start + MAX_SPAN_S
+        end = start + budget.series_span_s(BAR_SECONDS[tf])
     if end is not None and start is None:
         start = end - 3600
+    span = 3600 if start is None or end is None else end - start
+    services().limiter.admit(budget.Work(read_bars=span, points=span // BAR_SECONDS[tf]).heavy)
     frame = windows.bars(services(), symbol, tf, start, end)
     return _table(
         frame,
@@ -185,6 +203,8 @@ def analytics() -> Response:
     parse_pair(settings, query["pair"])
     series = parse_choice("series", query.get("series", "false"), ("true", "false", "1", "0"))
     view = parse_view(settings, {k: v for k, v in query.items() if k != "series"}, strict=True)
+    wants_series = series in ("true", "1")
+    _within_budget(view, "format" if fmt == "csv" else "series" if wants_series else None)
     result = pairs.pair_result(services(), view)
     latest = result.analytics.latest if result.analytics else None
     aligned = result.window.aligned
@@ -217,7 +237,7 @@ def analytics() -> Response:
     for name in LATEST_FIELDS:
         body[name] = _json_value(getattr(latest, name)) if latest else None
     body["corr"] = result.last_corr  # from its own window, also while the z warms up
-    if series in ("true", "1"):
+    if wants_series:
         body["series"] = {c: [_json_value(v) for v in frame[c].tolist()] for c in SERIES_COLUMNS}
     return jsonify(body)
 
@@ -290,6 +310,7 @@ def backtest() -> Response:
     if "pair" not in query:
         raise QueryError("pair", "pair is required")
     view = _backtest_view(query)
+    _within_budget(view, "lookback" if fmt == "json" else None)  # JSON holds the equity curve
     outcome = pairs.backtest(services(), view)
     result = outcome.result
     trades = result.trades if result is not None else pd.DataFrame(columns=list(TRADE_COLUMNS))

@@ -2,10 +2,10 @@
 
 Owns the composition root: the Dash Pages app (pages from ``dashboard/pages/``, vendored dark
 theme from ``assets/``, no CDN), the shell layout and callbacks, the callback error policy (a
-database the dashboard cannot read leaves outputs as they are), the per-process
-``DataService`` stored on the Flask server, the API blueprint and the HTTP hardening. Build it
-once per process: Dash Pages registers page callbacks globally and hands them to the first app
-that serves a request.
+database the dashboard cannot read, or a refused heavy request, leaves outputs as they are),
+the heavy-work limiter, the per-process ``DataService`` stored on the Flask server, the API
+blueprint and the HTTP hardening. Build it once per process: Dash Pages registers page
+callbacks globally and hands them to the first app that serves a request.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import os
 
 from dash import Dash
 
-from dashboard import api, callback_input, security, shell
+from dashboard import api, callback_input, limiter, security, shell
 from dashboard.context import EXTENSION_KEY
+from dashboard.errors import BusyError
 from dashboard.services import DataService
 from ingest.settings import Settings
 from ingest.storage import StorageError
@@ -25,8 +26,9 @@ DARK_HTML = '<html data-bs-theme="dark">'
 
 def _callback_failed(exc: Exception) -> None:
     """A callback that cannot read the database keeps its outputs (the shell's status area
-    says why, e.g. "database not initialised — start the ingestor"); other errors propagate."""
-    if isinstance(exc, StorageError):
+    says why, e.g. "database not initialised — start the ingestor"), and so does one refused
+    because every heavy slot is taken (the page keeps its last figures); others propagate."""
+    if isinstance(exc, StorageError | BusyError):
         return
     raise exc
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings, service: DataService | None = None) -> Dash:
     security.init_headers(app)
     security.init_errors(server)
     callback_input.init_callback_checks(app)
+    limiter.init_limiter(server)
     server.extensions[EXTENSION_KEY] = service or DataService(settings)
     server.register_blueprint(api.api)
     app.layout = shell.layout_factory(settings)

@@ -5,6 +5,7 @@ pages can catch one type and show its one-line message:
 
 * DashboardError
   + QueryError          a query parameter (URL or API) is missing, malformed or out of range
+  + BusyError           every heavy slot of the worker is taken (HTTP 429, ``Retry-After``)
 """
 
 from __future__ import annotations
@@ -21,3 +22,7 @@ class QueryError(DashboardError):
         super().__init__(message)
         self.parameter = parameter
         self.message = message
+
+
+class BusyError(DashboardError):
+    """Every heavy slot of the worker is taken: the request is refused, not queued."""

@@ -6,7 +6,8 @@ Owns the page-side half of "the URL is the view": ``current_view`` parses the qu
 guard, and ``register_url_writer`` adds one callback per page that writes its controls into the
 query, so a copied URL reopens the same view; ``register_subtitle`` keeps a page's subtitle
 (which names the pair) in step with that query. ``shared_render`` makes every tab showing the
-same view share one computation per second (see ``dashboard.memo``).
+same view share one computation per second (see ``dashboard.memo``), after taking a heavy slot
+when the render's estimated work is heavy (see ``dashboard.budget`` and ``dashboard.limiter``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from dash import Input, Output, State, callback, no_update
 from dash._no_update import NoUpdate
 
+from dashboard.budget import Work, pair_work
 from dashboard.context import services
 from dashboard.ids import SHELL
 from dashboard.params import LOOKBACK_MINUTES, View, merge_query, parse_view, query_values
@@ -90,12 +92,22 @@ def register_url_writer(fields: Mapping[str, tuple[str, Callable[[Any], str]]]) 
     )(write)
 
 
-def shared_render(render: Callable[..., T]) -> Callable[..., T]:
-    """Share a page's ``render`` result between requests for the same view and data."""
+def view_work(view: View, *_: Any) -> Work:
+    """The work of rendering a pair view, the render's first argument (the usual case)."""
+    return pair_work(view)
+
+
+def shared_render(
+    render: Callable[..., T], work: Callable[..., Work] = view_work
+) -> Callable[..., T]:
+    """Share a page's ``render`` result between requests for the same view and data; when
+    ``work(*args)`` is heavy, hold a heavy slot first (``BusyError`` when none is free)."""
     name = f"{render.__module__}.{render.__qualname__}"
 
     @functools.wraps(render)
     def shared(*args: Any) -> T:
-        return services().shared(name, args, lambda: render(*args))
+        service = services()
+        service.limiter.admit(work(*args).heavy)
+        return service.shared(name, args, lambda: render(*args))
 
     return shared

@@ -12,8 +12,8 @@ running, the engine is disposed, so no pooled connection keeps serving the old f
 later use raises ``DatabaseLostError`` saying so, until the process restarts (the supervisor
 does not restart the ingestor then either). ``check_database`` is what ``/healthz`` asks: that,
 and the schema read afresh (``probe_schema``), so a file overwritten with garbage is noticed.
-It also owns the data stamp and the shared-results memo; the reads themselves live in
-``dashboard.data``.
+It also owns the data stamp, the shared-results memo and the heavy-work limiter
+(``dashboard.limiter``); the reads themselves live in ``dashboard.data``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from dashboard.limiter import HeavyLimiter
 from dashboard.memo import SharedResults
 from ingest.settings import Settings
 from ingest.storage import (
@@ -45,7 +46,7 @@ def _now_ms() -> int:
 
 
 class DataService:
-    """Settings, clock, engine and shared results of one dashboard process."""
+    """Settings, clock, engine, shared results and heavy slots of one dashboard process."""
 
     def __init__(
         self, settings: Settings, clock_ms: Callable[[], int] = _now_ms, share: bool = True
@@ -59,6 +60,7 @@ class DataService:
         self._schema_ok = False
         self._engine_lock = threading.Lock()
         self._shared = SharedResults()
+        self.limiter = HeavyLimiter()
 
     @property
     def engine(self) -> Engine:

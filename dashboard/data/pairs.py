@@ -3,7 +3,8 @@
 ``pair_result`` reads the pair window (``windows.pair_window``) and computes the analytics the
 spread, overview and correlation pages and ``/api/v1/analytics`` show, with the stored alerts
 inside the window; while the window holds fewer bars than the z-score needs it returns a
-``Warmup`` instead, and the rolling correlation alone once that has its own bars. ``backtest``
+``Warmup`` instead, and the rolling correlation alone once that has its own bars; so does a
+robust fit over the work budget (``dashboard.budget``), with a notice saying why. ``backtest``
 runs ``analytics.run_backtest`` on the same causal β and z.
 """
 
@@ -18,6 +19,7 @@ from analytics.backtest import BacktestParams, BacktestResult, run_backtest
 from analytics.correlation import corr_bars_needed, rolling_correlation
 from analytics.errors import AnalyticsError
 from analytics.pipeline import PairAnalytics, PairParams, bars_needed, compute_pair
+from dashboard.budget import robust_problem
 from dashboard.data.notices import Notice, NoticeCode, Warmup
 from dashboard.data.alert_log import alerts
 from dashboard.data.windows import PairWindow, pair_window
@@ -84,8 +86,11 @@ def pair_result(service: DataService, view: View, *, with_health: bool = True) -
         )
         warmup = _warmup(len(ts), bars_needed(params), view)
         corr_warmup = _warmup(len(ts), corr_bars_needed(view.corr_window), view)
+        over_budget = robust_problem(view)
+        if over_budget is not None:
+            notices.append(Notice(NoticeCode.NO_ANALYTICS, "info", {"reason": over_budget}))
         try:
-            if warmup is None:
+            if warmup is None and over_budget is None:
                 result = compute_pair(base, hedge, params, with_health=with_health)
                 corr = result.corr
             else:

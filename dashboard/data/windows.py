@@ -21,8 +21,9 @@ from analytics.errors import AnalyticsError
 from analytics.gaps import gaps_in_window
 from analytics.vocabulary import BAR_COLUMNS, BAR_SECONDS, Timeframe
 from dashboard import health
+from dashboard.budget import heatmap_span
 from dashboard.data.notices import Notice, NoticeCode
-from dashboard.params import MAX_SPAN_S, View
+from dashboard.params import View
 from dashboard.services import DataService
 from ingest.storage import GapState, last_bar_time, read_bars, read_gaps, read_status
 
@@ -124,9 +125,10 @@ def pair_window(service: DataService, view: View) -> PairWindow:
 def closes(
     service: DataService, tf: Timeframe, bars: int
 ) -> tuple[pd.DataFrame, tuple[Notice, ...]]:
-    """Closes of every configured symbol on one grid (bounded forward fill), last ``bars``."""
+    """Closes of every configured symbol on one grid (bounded forward fill), last ``bars``
+    (fewer when the symbols' share of the read budget holds fewer)."""
     symbols = service.settings.symbols
-    span = min(bars * BAR_SECONDS[tf], MAX_SPAN_S)
+    span = heatmap_span(len(symbols), tf, bars)
     with service.engine.connect() as conn:
         frames, start, end = read_window(conn, symbols, tf, span)
         status = read_status(conn)

@@ -16,6 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, register_page
 
 from dashboard import components, figures, grids
+from dashboard.budget import pair_work
 from dashboard.context import services
 from dashboard.csvsafe import to_safe_csv
 from dashboard.data import pairs
@@ -247,5 +248,6 @@ def run(_clicks: int | None, *form: Any) -> tuple:
 )
 def download(_clicks: int | None, *form: Any) -> dict:
     view = view_with(*form)
+    services().limiter.admit(pair_work(view).heavy)
     frame = trades_frame(pairs.backtest(services(), view), zone_of(view))
     return dcc.send_string(to_safe_csv(frame), "pairwatch-backtest-trades.csv", type="text/csv")

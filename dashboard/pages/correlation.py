@@ -6,11 +6,13 @@ window: until then a progress bar of bars present / needed stands in for the cha
 
 from __future__ import annotations
 
+import functools
+
 import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Output, callback, dcc, html, register_page
 
-from dashboard import components, figures
+from dashboard import budget, components, figures
 from dashboard.context import services
 from dashboard.data import pairs, windows
 from dashboard.ids import CORRELATION, SHELL
@@ -88,7 +90,13 @@ register_url_writer(
 )
 
 
-@shared_render
+def work(view: View) -> budget.Work:
+    """The pair's window and the heatmap of every symbol over ``corr_window``."""
+    symbols = len(services().settings.symbols)
+    return budget.pair_work(view) + budget.heatmap_work(symbols, view.tf, view.corr_window)
+
+
+@functools.partial(shared_render, work=work)
 def render(view: View) -> tuple:
     result = pairs.pair_result(services(), view, with_health=False)
     notices = list(result.notices)

@@ -10,13 +10,14 @@ cards (the state of the feed, say) is not repeated in every card.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import replace
 
 import dash_bootstrap_components as dbc
 from dash import Output, callback, dcc, html, register_page
 
-from dashboard import components, figures
+from dashboard import budget, components, figures
 from dashboard.context import services
 from dashboard.data import feed, pairs, windows
 from dashboard.data.notices import Notice
@@ -104,16 +105,31 @@ def card(result: PairResult, view: View, shown: Collection[Notice]) -> dbc.Col:
     return dbc.Col(link, xs=12, md=6, xl=4)
 
 
-@shared_render
+def card_views(shared: View) -> list[View]:
+    """The view of each configured pair's card: its defaults at the shared timeframe."""
+    settings = services().settings
+    return [
+        replace(default_view(settings, pair), tf=shared.tf, utc=shared.utc, lookback=1)
+        for pair in pair_choices(settings)
+        if pair.configured
+    ]
+
+
+def work(shared: View) -> budget.Work:
+    """Every card's pair window and the heatmap of every symbol."""
+    settings = services().settings
+    heatmap = budget.heatmap_work(len(settings.symbols), shared.tf, settings.analytics.corr_window)
+    return sum((budget.pair_work(view) for view in card_views(shared)), heatmap)
+
+
+@functools.partial(shared_render, work=work)
 def render(shared: View) -> tuple:
     settings = services().settings
     matrix, notices = windows.correlation_matrix(
         services(), shared.tf, settings.analytics.corr_window
     )
-    cards = []
-    for pair in (p for p in pair_choices(settings) if p.configured):
-        view = replace(default_view(settings, pair), tf=shared.tf, utc=shared.utc, lookback=1)
-        cards.append(card(pairs.pair_result(services(), view), view, notices))
+    views = card_views(shared)
+    cards = [card(pairs.pair_result(services(), view), view, notices) for view in views]
     heatmap = (
         figures.heatmap_figure(matrix)
         if not matrix.empty
