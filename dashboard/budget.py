@@ -130,3 +130,18 @@ def check_series(parameter: str, span_s: int, bar_seconds: int) -> None:
             f"{MAX_SERIES_POINTS:,} bars and {longest:,} s ({longest // 60:,} min at this tf): "
             "ask for a shorter lookback, a coarser tf or smaller pieces",
         )
+
+
+def check_screen(symbols: int, tf: Timeframe, window: int) -> Work:
+    """The work of ranking ``symbols`` over ``window`` bars on request; ``QueryError`` on
+    ``window`` when it reads more than ``MAX_READ_BARS`` (the stored default costs nothing)."""
+    work = Work(read_bars=symbols * (window + 1) * BAR_SECONDS[tf])
+    if work.read_bars > MAX_READ_BARS:
+        longest = MAX_READ_BARS // (max(symbols, 1) * BAR_SECONDS[tf]) - 1
+        raise QueryError(
+            "window",
+            f"ranking {symbols} symbols over {window:,} bars of {tf} reads {work.read_bars:,} "
+            f"stored bars, over the cap of {MAX_READ_BARS:,} per request; ask for at most "
+            f"{longest:,} bars, or use the stored default window",
+        )
+    return work

@@ -71,6 +71,7 @@ _TEXT: dict[NoticeCode, Callable[[dict[str, object]], str]] = {
     ),
     NoticeCode.NO_BACKTEST: lambda f: f"Backtest not possible: {f['reason']}",
     NoticeCode.NO_MATCHING_ALERTS: lambda f: "No alerts match these filters yet.",
+    NoticeCode.OVER_BUDGET: lambda f: f"Not computed: {f['reason']}",
     NoticeCode.NO_RANKING: lambda f: (
         "No pair can be ranked yet: the screener needs at least 20 common bars of two symbols "
         f"at {f['tf']}."

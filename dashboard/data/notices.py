@@ -34,6 +34,7 @@ class NoticeCode(StrEnum):
     NO_BACKTEST = "no_backtest"
     NO_MATCHING_ALERTS = "no_matching_alerts"
     NO_RANKING = "no_ranking"
+    OVER_BUDGET = "over_budget"
 
 
 @dataclass(frozen=True, slots=True)

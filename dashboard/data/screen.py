@@ -4,7 +4,9 @@ The ingestor stores the default rankings (``screener.timeframes`` at ``screener.
 each bar close; ``ranking`` returns that stored result as it is. Any other window (or a default
 the ingestor has not stored yet) is computed here from the same bars, with the same functions
 (``analytics.closes_grid`` and ``analytics.screen_pairs``) over closed bars only, and cached per
-newest closed bar, so a second request for the same window costs nothing.
+newest closed bar, so a second request for the same window costs nothing; an on-request
+ranking is bounded by the read budget (``dashboard.budget.check_screen``) and, when heavy, takes
+the worker's heavy slot.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Literal
 from analytics.bars import closes_grid
 from analytics.screener import screen_pairs
 from analytics.vocabulary import BAR_SECONDS, Timeframe
+from dashboard import budget
 from dashboard.data.windows import read_window
 from dashboard.services import DataService
 from ingest.storage import last_bar_time, read_screen
@@ -46,6 +49,7 @@ def ranking(service: DataService, tf: Timeframe, window: int) -> Ranking:
             return Ranking(tf, window, stored.as_of_s, stored.pairs, "stored")
     symbols = service.settings.symbols
     bar = BAR_SECONDS[tf]
+    service.limiter.admit(budget.check_screen(len(symbols), tf, window).heavy)
     with service.engine.connect() as conn:
         newest = last_bar_time(conn, symbols)
     if not newest:

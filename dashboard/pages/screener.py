@@ -23,6 +23,7 @@ from dashboard.csvsafe import to_safe_csv
 from dashboard.data import screen
 from dashboard.data.notices import Notice, NoticeCode
 from dashboard.data.screen import MAX_SCREENER_WINDOW, SCREENER_TIMEFRAMES
+from dashboard.errors import QueryError
 from dashboard.ids import SCREENER, SHELL
 from dashboard.pagekit import REFRESH_INPUTS, current_view, zone_of
 from dashboard.params import ADHOC_SEPARATOR
@@ -151,7 +152,11 @@ def refresh(
     with refresh_slot("screener", session, SHELL.tick):
         settings = services().settings
         chosen = next((t for t in SCREENER_TIMEFRAMES if t == tf), SCREENER_TIMEFRAMES[0])
-        ranking = screen.ranking(services(), chosen, _window(window, settings.screener.window))
+        try:
+            ranking = screen.ranking(services(), chosen, _window(window, settings.screener.window))
+        except QueryError as exc:  # over the read budget: say so, show nothing stale
+            over = Notice(NoticeCode.OVER_BUDGET, "warning", {"reason": exc.message})
+            return [], "", components.notice_alerts([over])
         frame = table(ranking, settings)
         empty = Notice(NoticeCode.NO_RANKING, "info", {"tf": chosen})
         notices = components.notice_alerts([empty] if frame.empty else [])

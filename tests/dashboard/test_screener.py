@@ -112,6 +112,7 @@ def test_api_serves_the_stored_default_and_computes_other_windows(
             assert answer.status_code == 400, bad
 
 
+@pytest.mark.usefixtures("app_context")
 def test_a_repeated_request_is_served_from_the_cache(universe) -> None:
     settings, _ = universe
     service = DataService(settings)
@@ -151,3 +152,15 @@ def test_incremental_passes_rank_exactly_like_a_fresh_read(universe) -> None:
     engine.dispose()
     assert fresh is not None and incremental is not None
     assert incremental.pairs == fresh.pairs and incremental.as_of_s == fresh.as_of_s
+
+
+def test_a_ranking_over_the_read_budget_is_refused_by_name(
+    universe, client: FlaskClient, use_service
+) -> None:
+    settings, _ = universe
+    with use_service(DataService(settings)):
+        answer = client.get("/api/v1/screener?tf=5m&window=20000")
+        assert answer.status_code == 400
+        body = answer.get_json()
+        assert body["parameter"] == "window" and "over the cap" in body["error"]
+        assert client.get("/api/v1/screener?tf=1m").status_code == 200  # the stored default
