@@ -56,7 +56,6 @@ def is_causal(method: str, *, in_sample: bool) -> bool:
 
 
 RuleKind = Literal["z", "relationship"]
-RULE_KINDS: Final[tuple[RuleKind, ...]] = get_args(RuleKind)
 """Alert rules watch a pair's z-score (``z``) or its Engle-Granger p (``relationship``)."""
 
 RelationshipEvent = Literal["BROKEN", "RESTORED"]

@@ -44,7 +44,6 @@ from ingest.worker import Worker
 log = logging.getLogger(__name__)
 STATUS_EVERY_MS = 500
 RETRY_PAUSE_S = 0.5
-REASON_MAX = 200  # width of feed_status.reason
 
 
 @dataclass(frozen=True)
@@ -210,13 +209,13 @@ class Writer(Worker):
                     "last_trade_id": self.tracker.last_id(symbol),
                     "rate": rate,
                     "source": state.source,
-                    "reason": reason[:REASON_MAX],
+                    "reason": reason,
                     "link_state": LinkState.STOPPED if final else state.link,
-                    "connect_error": state.connect_error[:REASON_MAX],
+                    "connect_error": state.connect_error,
                     "retry_at_ms": state.retry_at_ms,
                     **rejects,
                     "dropped_trades": state.dropped,
-                    "rest_note": state.rest_note[:REASON_MAX],
+                    "rest_note": state.rest_note,
                     **_mark_columns(state.marks.get(symbol)),
                 }
             )
